@@ -1,0 +1,368 @@
+//! `Custom::EndpointTargets` against moto_server, with a local ResponseURL.
+
+use frontdoor::aws::{Ec2Endpoints, ElbTargets};
+use frontdoor::custom_resource::{self, CustomResource, Failure, Invocation, Request, Responder, Settings, Success};
+use frontdoor::endpoint_targets::EndpointTargets;
+use frontdoor_tests::cfn::{self, Events, ResponseUrl};
+use frontdoor_tests::moto::Account;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type Resource = EndpointTargets<Ec2Endpoints, ElbTargets>;
+
+fn resource(account: &Account) -> Arc<Resource> {
+    Arc::new(EndpointTargets::new(
+        Ec2Endpoints::new(account.ec2.clone()),
+        ElbTargets::new(account.elb.clone()),
+    ))
+}
+
+fn settings() -> Settings {
+    Settings {
+        put_backoff: Duration::from_millis(20),
+        ..Settings::default()
+    }
+}
+
+/// Runs one event and returns the one response that landed.
+async fn invoke<R: CustomResource>(resource: Arc<R>, url: &ResponseUrl, event: Value) -> Value {
+    let before = url.puts().len();
+    let responder = Responder::new(settings()).unwrap();
+    custom_resource::run(resource, &responder, cfn::lambda_event(event)).await.unwrap();
+    let puts = url.puts();
+    assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
+    assert_eq!(puts[before].content_type, None);
+    puts[before].body.clone()
+}
+
+fn props(endpoint: &str, groups: &[&str], port: Option<&str>) -> Value {
+    let mut p = json!({"VpcEndpointId": endpoint, "TargetGroupArns": groups});
+    if let Some(port) = port {
+        p["Port"] = json!(port);
+    }
+    p
+}
+
+fn assert_success(response: &Value) {
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+}
+
+fn assert_failed_naming(response: &Value, needle: &str) {
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    assert!(reason.contains(needle), "reason {reason:?} should name {needle}");
+}
+
+struct Fixture {
+    account: Account,
+    url: ResponseUrl,
+    events: Events,
+    vpc: frontdoor_tests::moto::Vpc,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let account = Account::new().await;
+        let url = ResponseUrl::start().await;
+        let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
+        let vpc = account.vpc(3).await;
+        Self { account, url, events, vpc }
+    }
+
+    async fn invoke(&self, event: Value) -> Value {
+        invoke(resource(&self.account), &self.url, event).await
+    }
+}
+
+#[tokio::test]
+async fn create_registers_every_eni_ip_for_one_two_and_three_subnets() {
+    let f = Fixture::new().await;
+    for subnets in 1..=3 {
+        let endpoint = f.account.endpoint(&f.vpc, subnets).await;
+        let group = f.account.target_group(&f.vpc, &format!("tg{subnets}")).await;
+        let ips = f.account.endpoint_ips(&endpoint).await;
+        assert_eq!(ips.len(), subnets);
+
+        let response = f.invoke(f.events.create(props(&endpoint, &[&group], None))).await;
+        assert_success(&response);
+        assert_eq!(f.account.ips_on(&group, 443).await, ips);
+        let data = &response["Data"];
+        assert_eq!(data["IpCount"], subnets.to_string());
+        let mut listed: Vec<String> = (0..subnets).map(|i| data[format!("IP{i}")].as_str().unwrap().to_owned()).collect();
+        assert_eq!(data["Ips"], listed.join(","));
+        listed.sort();
+        assert_eq!(listed, ips);
+        assert_eq!(response["PhysicalResourceId"], format!("frontdoor-test/EndpointTargets/{endpoint}"));
+        assert_eq!(response["LogicalResourceId"], "EndpointTargets");
+    }
+}
+
+#[tokio::test]
+async fn create_accepts_the_port_as_a_string_and_registers_in_every_group() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let a = f.account.target_group(&f.vpc, "a").await;
+    let b = f.account.target_group(&f.vpc, "b").await;
+    assert_success(&f.invoke(f.events.create(props(&endpoint, &[&a, &b], Some("8443")))).await);
+    let ips = f.account.endpoint_ips(&endpoint).await;
+    assert_eq!(f.account.ips_on(&a, 8443).await, ips);
+    assert_eq!(f.account.ips_on(&b, 8443).await, ips);
+    assert!(f.account.ips_on(&a, 443).await.is_empty());
+}
+
+#[tokio::test]
+async fn update_in_place_moves_targets_between_groups_and_ports() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 3).await;
+    let a = f.account.target_group(&f.vpc, "a").await;
+    let b = f.account.target_group(&f.vpc, "b").await;
+    let ips = f.account.endpoint_ips(&endpoint).await;
+    let created = f.invoke(f.events.create(props(&endpoint, &[&a], None))).await;
+    let id = created["PhysicalResourceId"].as_str().unwrap();
+
+    // A new group and a new port: same endpoint, so the same id and no Delete follows.
+    let updated = f
+        .invoke(f.events.update(id, props(&endpoint, &[&b], Some("8443")), props(&endpoint, &[&a], None)))
+        .await;
+    assert_success(&updated);
+    assert_eq!(updated["PhysicalResourceId"], id);
+    assert_eq!(f.account.ips_on(&b, 8443).await, ips);
+    assert!(f.account.targets(&a).await.is_empty(), "the old group is cleaned");
+
+    // The port back to 443 in the same group.
+    let updated = f
+        .invoke(f.events.update(id, props(&endpoint, &[&b], None), props(&endpoint, &[&b], Some("8443"))))
+        .await;
+    assert_success(&updated);
+    assert_eq!(f.account.ips_on(&b, 443).await, ips);
+    assert!(f.account.ips_on(&b, 8443).await.is_empty(), "the old port is cleaned");
+}
+
+/// The invariant over a sequence CloudFormation really sends: Create, an
+/// Update that keeps the endpoint, an Update to another endpoint (a new id),
+/// the Delete of the old id in the clean-up phase, then the final Delete.
+#[tokio::test]
+async fn replacement_then_cleanup_delete_keeps_exactly_the_current_ips() {
+    let f = Fixture::new().await;
+    let old_endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let new_endpoint = f.account.endpoint(&f.vpc, 3).await;
+    let a = f.account.target_group(&f.vpc, "a").await;
+    let b = f.account.target_group(&f.vpc, "b").await;
+    let old_ips = f.account.endpoint_ips(&old_endpoint).await;
+    let new_ips = f.account.endpoint_ips(&new_endpoint).await;
+
+    let p1 = props(&old_endpoint, &[&a], None);
+    let created = f.invoke(f.events.create(p1.clone())).await;
+    let old_id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
+
+    let p2 = props(&old_endpoint, &[&a, &b], None);
+    assert_success(&f.invoke(f.events.update(&old_id, p2.clone(), p1)).await);
+    assert_eq!(f.account.ips_on(&b, 443).await, old_ips);
+
+    let p3 = props(&new_endpoint, &[&a, &b], None);
+    let replaced = f.invoke(f.events.update(&old_id, p3.clone(), p2.clone())).await;
+    assert_success(&replaced);
+    let new_id = replaced["PhysicalResourceId"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, old_id, "another endpoint means another physical id");
+
+    assert_success(&f.invoke(f.events.delete(&old_id, p2)).await);
+    for group in [&a, &b] {
+        assert_eq!(f.account.ips_on(group, 443).await, new_ips, "{group} holds exactly the new endpoint's IPs");
+    }
+
+    assert_success(&f.invoke(f.events.delete(&new_id, p3)).await);
+    for group in [&a, &b] {
+        assert!(f.account.targets(group).await.is_empty(), "nothing left behind in {group}");
+    }
+}
+
+#[tokio::test]
+async fn delete_touches_only_this_resources_ips_on_its_port() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    let ips = f.account.endpoint_ips(&endpoint).await;
+    let p = props(&endpoint, &[&group], None);
+    let created = f.invoke(f.events.create(p.clone())).await;
+    f.account.register(&group, "10.9.9.9", 443).await;
+    f.account.register(&group, &ips[0], 9443).await;
+
+    assert_success(&f.invoke(f.events.delete(created["PhysicalResourceId"].as_str().unwrap(), p)).await);
+    let mut untouched = vec!["10.9.9.9:443".to_owned(), format!("{}:9443", ips[0])];
+    untouched.sort();
+    assert_eq!(f.account.targets(&group).await, untouched);
+}
+
+#[tokio::test]
+async fn delete_succeeds_when_the_group_or_the_endpoint_is_gone() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    let p = props(&endpoint, &[&group], None);
+    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    f.account.delete_target_group(&group).await;
+    assert_success(&f.invoke(f.events.delete(&id, p)).await);
+
+    let other = f.account.target_group(&f.vpc, "b").await;
+    let p = props(&endpoint, &[&other], None);
+    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    f.account.delete_endpoint(&endpoint).await;
+    f.account.register(&other, "10.9.9.9", 443).await;
+    let response = f.invoke(f.events.delete(&id, p)).await;
+    assert_success(&response);
+    assert_eq!(response["PhysicalResourceId"], id);
+    assert!(f.account.targets(&other).await.contains(&"10.9.9.9:443".to_owned()));
+}
+
+#[tokio::test]
+async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    f.account.register(&group, "10.9.9.9", 443).await;
+
+    // Invalid properties: nothing is created, the Delete of its id does nothing.
+    let bad = json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "https"});
+    let failed = f.invoke(f.events.create(bad.clone())).await;
+    assert_failed_naming(&failed, "Port");
+    let deleted = f.invoke(f.events.delete(failed["PhysicalResourceId"].as_str().unwrap(), bad)).await;
+    assert_success(&deleted);
+    assert_eq!(deleted["PhysicalResourceId"], failed["PhysicalResourceId"]);
+
+    // A target group that does not exist.
+    let missing = group.replace("/a/", "/gone/");
+    let p = props(&endpoint, &[&missing], None);
+    let failed = f.invoke(f.events.create(p.clone())).await;
+    assert_failed_naming(&failed, "TargetGroupArns");
+    assert_success(&f.invoke(f.events.delete(failed["PhysicalResourceId"].as_str().unwrap(), p)).await);
+    assert_eq!(f.account.targets(&group).await, ["10.9.9.9:443"]);
+}
+
+#[tokio::test]
+async fn invalid_properties_fail_with_the_property_named() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 1).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    let cases = [
+        (json!({"TargetGroupArns": [group]}), "VpcEndpointId"),
+        (json!({"VpcEndpointId": "vpc-12345678", "TargetGroupArns": [group]}), "VpcEndpointId"),
+        (json!({"VpcEndpointId": endpoint, "TargetGroupArns": []}), "TargetGroupArns"),
+        (json!({"VpcEndpointId": endpoint, "TargetGroupArns": ["arn:aws:sqs:us-east-1:123456789012:q"]}), "TargetGroupArns"),
+        (json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "0"}), "Port"),
+        (json!({"VpcEndpointId": "vpce-0123456789abcdef0", "TargetGroupArns": [group]}), "vpce-0123456789abcdef0"),
+    ];
+    for (p, field) in cases {
+        assert_failed_naming(&f.invoke(f.events.create(p)).await, field);
+    }
+    assert!(f.account.targets(&group).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_endpoint_without_interfaces_fails_and_registers_nothing() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 0).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    let response = f.invoke(f.events.create(props(&endpoint, &[&group], None))).await;
+    assert_failed_naming(&response, "no network interfaces");
+    assert!(f.account.targets(&group).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_request_is_answered_failed() {
+    let f = Fixture::new().await;
+    let mut event = f.events.create(json!({}));
+    event["RequestType"] = json!("create");
+    assert_failed_naming(&f.invoke(event).await, "RequestType");
+
+    let mut event = f.events.create(json!({}));
+    event.as_object_mut().unwrap().remove("LogicalResourceId");
+    assert_failed_naming(&f.invoke(event).await, "LogicalResourceId");
+
+    let mut event = f.events.create(json!({}));
+    event.as_object_mut().unwrap().remove("ResponseURL");
+    let responder = Responder::new(settings()).unwrap();
+    let err = custom_resource::run(resource(&f.account), &responder, cfn::lambda_event(event)).await.unwrap_err();
+    assert!(err.to_string().contains("ResponseURL"), "{err}");
+}
+
+#[tokio::test]
+async fn a_response_url_that_fails_twice_then_accepts_gets_one_response() {
+    let account = Account::new().await;
+    let url = ResponseUrl::failing_first(2).await;
+    let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
+    let vpc = account.vpc(1).await;
+    let endpoint = account.endpoint(&vpc, 1).await;
+    let group = account.target_group(&vpc, "a").await;
+    let response = invoke(resource(&account), &url, events.create(props(&endpoint, &[&group], None))).await;
+    assert_success(&response);
+    assert_eq!(url.attempts(), 3);
+}
+
+#[tokio::test]
+async fn a_hanging_ec2_gets_one_failed_response_before_the_deadline() {
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
+    let stalled = Account::at(&cfn::stalled_endpoint().await).await;
+    let budget = Duration::from_secs(3);
+    let responder = Responder::new(Settings {
+        fallback_budget: budget,
+        ..settings()
+    })
+    .unwrap();
+    let started = Instant::now();
+    let event = events.create(props(
+        "vpce-0123456789abcdef0",
+        &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
+        None,
+    ));
+    custom_resource::run(resource(&stalled), &responder, cfn::lambda_event(event)).await.unwrap();
+    let elapsed = started.elapsed();
+    assert_failed_naming(&url.only(), "Timed out");
+    assert!(elapsed >= budget && elapsed < budget + Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_deadline_from_the_context_is_honoured() {
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
+    let stalled = Account::at(&cfn::stalled_endpoint().await).await;
+    let responder = Responder::new(Settings {
+        safety_margin: Duration::from_secs(1),
+        ..settings()
+    })
+    .unwrap();
+    let mut event = cfn::lambda_event(events.create(props(
+        "vpce-0123456789abcdef0",
+        &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
+        None,
+    )));
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    event.context.deadline = now_ms + 3_000;
+    let started = Instant::now();
+    custom_resource::run(resource(&stalled), &responder, event).await.unwrap();
+    assert_failed_naming(&url.only(), "Timed out");
+    assert!(started.elapsed() < Duration::from_secs(3), "answered {:?} after start", started.elapsed());
+}
+
+/// A handler that panics: the guard still answers.
+struct Panicking;
+
+impl CustomResource for Panicking {
+    fn physical_resource_id(&self, _: &Request) -> Option<String> {
+        Some("panicking".into())
+    }
+
+    async fn handle(&self, _: Arc<Request>, _: Invocation) -> Result<Success, Failure> {
+        panic!("boom")
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_the_handler_is_answered_failed() {
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::Anything", "Thing");
+    let response = invoke(Arc::new(Panicking), &url, events.create(json!({}))).await;
+    assert_failed_naming(&response, "panicked (boom)");
+    assert_eq!(response["PhysicalResourceId"], "panicking");
+}

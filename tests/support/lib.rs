@@ -1,0 +1,5 @@
+//! Test support shared by the integration tests.
+
+pub mod cfn;
+pub mod moto;
+pub mod tls;

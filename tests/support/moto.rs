@@ -1,0 +1,271 @@
+//! moto_server as the AWS API: one fresh account per test, so that tests run
+//! in parallel without sharing state, and fixtures that build what a stack
+//! would.
+
+use aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextMut;
+use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_ec2::types::{Filter, VpcEndpointType};
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const REGION: &str = "us-east-1";
+
+/// The moto_server that `scripts/with-moto` started.
+pub fn moto_url() -> String {
+    std::env::var("MOTO_URL").expect("MOTO_URL is not set: run the tests through `make test` (scripts/with-moto)")
+}
+
+/// Sends `x-moto-account-id` on every request, which moto uses as the account.
+#[derive(Debug)]
+struct MotoAccount(String);
+
+impl Intercept for MotoAccount {
+    fn name(&self) -> &'static str {
+        "MotoAccount"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_ec2::error::BoxError> {
+        context.request_mut().headers_mut().insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
+/// A fresh moto account with its own clients.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+static NEXT_ACCOUNT: AtomicU64 = AtomicU64::new(0);
+
+impl Account {
+    pub async fn new() -> Self {
+        Self::at(&moto_url()).await
+    }
+
+    /// An account whose clients talk to `endpoint` (moto, or a proxy before it).
+    pub async fn at(endpoint: &str) -> Self {
+        let n = NEXT_ACCOUNT.fetch_add(1, Ordering::Relaxed);
+        let id = format!("{:06}{:06}", std::process::id() % 1_000_000, n);
+        Self::with_id(endpoint, id).await
+    }
+
+    pub async fn with_id(endpoint: &str, id: String) -> Self {
+        let config = sdk_config(endpoint).await;
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&config)
+                .interceptor(MotoAccount(id.clone()))
+                .build(),
+        );
+        let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
+                .interceptor(MotoAccount(id.clone()))
+                .build(),
+        );
+        Self { id, ec2, elb }
+    }
+
+    /// The same account reached through another endpoint.
+    pub async fn via(&self, endpoint: &str) -> Self {
+        Self::with_id(endpoint, self.id.clone()).await
+    }
+
+    /// A VPC with `subnets` private subnets, each in its own zone.
+    pub async fn vpc(&self, subnets: usize) -> Vpc {
+        let vpc_id = self
+            .ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc
+            .and_then(|v| v.vpc_id)
+            .unwrap();
+        let mut subnet_ids = Vec::new();
+        for i in 0..subnets {
+            let zone = ["a", "b", "c", "d"][i % 4];
+            let subnet = self
+                .ec2
+                .create_subnet()
+                .vpc_id(&vpc_id)
+                .cidr_block(format!("10.0.{i}.0/24"))
+                .availability_zone(format!("{REGION}{zone}"))
+                .send()
+                .await
+                .unwrap();
+            subnet_ids.push(subnet.subnet.and_then(|s| s.subnet_id).unwrap());
+        }
+        Vpc { vpc_id, subnet_ids }
+    }
+
+    /// An execute-api interface endpoint in the subnets.
+    pub async fn endpoint(&self, vpc: &Vpc, subnets: usize) -> String {
+        self.ec2
+            .create_vpc_endpoint()
+            .vpc_id(&vpc.vpc_id)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name(format!("com.amazonaws.{REGION}.execute-api"))
+            .set_subnet_ids(Some(vpc.subnet_ids[..subnets].to_vec()))
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoint
+            .and_then(|e| e.vpc_endpoint_id)
+            .unwrap()
+    }
+
+    pub async fn delete_endpoint(&self, endpoint_id: &str) {
+        self.ec2.delete_vpc_endpoints().vpc_endpoint_ids(endpoint_id).send().await.unwrap();
+    }
+
+    /// The endpoint's ENI IPs, as `DescribeNetworkInterfaces` reports them.
+    pub async fn endpoint_ips(&self, endpoint_id: &str) -> Vec<String> {
+        let endpoint = self
+            .ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoints()[0]
+            .clone();
+        let enis = endpoint.network_interface_ids().to_vec();
+        assert!(!enis.is_empty(), "{endpoint_id} has no ENIs");
+        let mut ips: Vec<String> = self
+            .ec2
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(enis))
+            .send()
+            .await
+            .unwrap()
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| n.private_ip_address().map(str::to_owned))
+            .collect();
+        ips.sort();
+        ips
+    }
+
+    /// An IP target group on HTTPS 443.
+    pub async fn target_group(&self, vpc: &Vpc, name: &str) -> String {
+        self.elb
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Https)
+            .port(443)
+            .vpc_id(&vpc.vpc_id)
+            .target_type(TargetTypeEnum::Ip)
+            .send()
+            .await
+            .unwrap()
+            .target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn delete_target_group(&self, arn: &str) {
+        self.elb.delete_target_group().target_group_arn(arn).send().await.unwrap();
+    }
+
+    /// The group's targets as sorted `ip:port` strings.
+    pub async fn targets(&self, arn: &str) -> Vec<String> {
+        let mut targets: Vec<String> = self
+            .elb
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|d| d.target())
+            .map(|t| format!("{}:{}", t.id().unwrap_or_default(), t.port().unwrap_or_default()))
+            .collect();
+        targets.sort();
+        targets
+    }
+
+    /// The group's IPs on one port, sorted.
+    pub async fn ips_on(&self, arn: &str, port: u16) -> Vec<String> {
+        let suffix = format!(":{port}");
+        self.targets(arn)
+            .await
+            .into_iter()
+            .filter_map(|t| t.strip_suffix(&suffix).map(str::to_owned))
+            .collect()
+    }
+
+    pub async fn register(&self, arn: &str, ip: &str, port: u16) {
+        self.elb
+            .register_targets()
+            .target_group_arn(arn)
+            .targets(TargetDescription::builder().id(ip).port(i32::from(port)).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn deregister(&self, arn: &str, ip: &str, port: u16) {
+        self.elb
+            .deregister_targets()
+            .target_group_arn(arn)
+            .targets(TargetDescription::builder().id(ip).port(i32::from(port)).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// A security group in the VPC.
+    pub async fn security_group(&self, vpc: &Vpc, name: &str) -> String {
+        self.ec2
+            .create_security_group()
+            .group_name(name)
+            .description("test group")
+            .vpc_id(&vpc.vpc_id)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The id of a managed prefix list, looked up by name.
+    pub async fn prefix_list_id(&self, name: &str) -> String {
+        self.ec2
+            .describe_managed_prefix_lists()
+            .filters(Filter::builder().name("prefix-list-name").values(name).build())
+            .send()
+            .await
+            .unwrap()
+            .prefix_lists()[0]
+            .prefix_list_id()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// SDK configuration for an endpoint, with test credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Vpc {
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+}
