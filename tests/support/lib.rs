@@ -2,4 +2,5 @@
 
 pub mod cfn;
 pub mod moto;
+pub mod proxy;
 pub mod tls;

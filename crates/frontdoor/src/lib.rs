@@ -8,12 +8,14 @@
 //! - [`plan`]: pure planners, desired against current gives a plan, with no I/O;
 //! - [`aws`]: small AWS adapters behind traits;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
-//! - one module per function: [`endpoint_targets`], [`probe`].
+//! - one module per function: [`endpoint_targets`], [`ingress`], [`sync`], [`probe`].
 
 pub mod aws;
 pub mod custom_resource;
 pub mod emf;
 pub mod endpoint_targets;
+pub mod ingress;
 pub mod plan;
 pub mod probe;
 pub mod props;
+pub mod sync;

@@ -1,0 +1,1 @@
+//! Security-group rules on EC2 (issue 3).

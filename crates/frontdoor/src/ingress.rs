@@ -1,0 +1,1 @@
+//! `Custom::PrefixListIngress` (issue 3).

@@ -1,0 +1,417 @@
+//! The probe itself: HTTPS GETs with verified certificates, attempts and timeouts,
+//! one target per connect-to address, and the summary of what it saw.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::join_all;
+use reqwest::{Certificate, Client, Response, redirect, tls::TlsInfo};
+use serde::Serialize;
+use x509_parser::pem::Pem;
+
+use super::config::{ConfigError, PROBE_CA_BUNDLE, ProbeConfig};
+use crate::emf::{MetricSet, Unit};
+
+const SECONDS_PER_DAY: f64 = 86_400.0;
+const USER_AGENT: &str = concat!("frontdoor-health-probe/", env!("CARGO_PKG_VERSION"));
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// An answer came, with a status outside the expected ones.
+    UnexpectedStatus,
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection or the TLS handshake failed, certificate checks included.
+    Connect,
+    /// Any other failure of the request.
+    Request,
+}
+
+/// What one target (one address, or the URL's host as resolved) gave.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetResult {
+    /// The address from `PROBE_CONNECT_TO`; `None` when the URL's host was resolved.
+    pub address: Option<IpAddr>,
+    /// The peer that answered, when one did.
+    pub remote_address: Option<SocketAddr>,
+    pub healthy: bool,
+    pub status: Option<u16>,
+    /// Time to the response headers, connection and handshake included.
+    pub latency_ms: Option<f64>,
+    /// Days until the served leaf certificate expires.
+    pub certificate_days_remaining: Option<f64>,
+    /// Attempts made: the first healthy one ends the probe of the target.
+    pub attempts: u32,
+    pub failure: Option<Failure>,
+    pub error: Option<String>,
+}
+
+/// What an invocation returns. Top-level values sum up the targets: the status of
+/// the first unhealthy one (else the first), the slowest latency and the nearest
+/// certificate expiry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeSummary {
+    pub probe: String,
+    pub url: String,
+    /// True when every target is healthy.
+    pub healthy: bool,
+    pub status: Option<u16>,
+    pub latency_ms: Option<f64>,
+    pub certificate_days_remaining: Option<f64>,
+    /// The unhealthy targets' errors; `None` when healthy.
+    pub error: Option<String>,
+    pub targets: Vec<TargetResult>,
+}
+
+impl ProbeSummary {
+    pub fn healthy_targets(&self) -> usize {
+        self.targets.iter().filter(|t| t.healthy).count()
+    }
+}
+
+struct Target {
+    address: Option<IpAddr>,
+    client: Client,
+}
+
+/// The configured probe, with its HTTPS clients built once at initialisation.
+pub struct Prober {
+    config: ProbeConfig,
+    targets: Vec<Target>,
+}
+
+impl Prober {
+    /// Validates the configuration, reads the CA bundle and builds one client per
+    /// target. Every failure here is a fault of the configuration.
+    pub fn new(config: ProbeConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let extra_roots = match &config.ca_bundle {
+            Some(path) => read_ca_bundle(path)?,
+            None => Vec::new(),
+        };
+        let targets = if config.connect_to.is_empty() {
+            vec![Target {
+                address: None,
+                client: build_client(&config, &extra_roots, None)?,
+            }]
+        } else {
+            config
+                .connect_to
+                .iter()
+                .map(|&address| {
+                    Ok(Target {
+                        address: Some(address),
+                        client: build_client(&config, &extra_roots, Some(address))?,
+                    })
+                })
+                .collect::<Result<_, ConfigError>>()?
+        };
+        Ok(Self { config, targets })
+    }
+
+    pub fn config(&self) -> &ProbeConfig {
+        &self.config
+    }
+
+    /// Probes every target at once. An unhealthy API is a result, so this cannot fail.
+    pub async fn probe(&self) -> ProbeSummary {
+        let targets = join_all(self.targets.iter().map(|t| self.probe_target(t))).await;
+        summarise(&self.config, targets)
+    }
+
+    /// The metrics of one invocation, with the dimension `Probe`.
+    pub fn metric_set(&self, summary: &ProbeSummary) -> MetricSet {
+        let mut metrics = MetricSet::new(&self.config.namespace)
+            .dimension("Probe", &self.config.probe_name)
+            .metric("Healthy", Unit::Count, if summary.healthy { 1.0 } else { 0.0 });
+        if let Some(latency) = summary.latency_ms {
+            metrics = metrics.metric("LatencyMs", Unit::Milliseconds, latency);
+        }
+        if let Some(days) = summary.certificate_days_remaining {
+            metrics = metrics.metric("CertificateDaysRemaining", Unit::None, days);
+        }
+        if !self.config.connect_to.is_empty() {
+            metrics = metrics
+                .metric("HealthyTargets", Unit::Count, count(summary.healthy_targets()))
+                .metric("ProbedTargets", Unit::Count, count(summary.targets.len()));
+        }
+        metrics
+    }
+
+    async fn probe_target(&self, target: &Target) -> TargetResult {
+        let mut attempt = 1;
+        loop {
+            let result = self.attempt(target, attempt).await;
+            if result.healthy || attempt >= self.config.attempts {
+                return result;
+            }
+            tracing::warn!(
+                address = ?target.address,
+                attempt,
+                error = result.error.as_deref().unwrap_or_default(),
+                "probe attempt failed, trying again"
+            );
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(&self, target: &Target, attempt: u32) -> TargetResult {
+        let started = Instant::now();
+        let sent = target.client.get(self.config.url.clone()).send().await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut result = TargetResult {
+            address: target.address,
+            remote_address: None,
+            healthy: false,
+            status: None,
+            latency_ms: None,
+            certificate_days_remaining: None,
+            attempts: attempt,
+            failure: None,
+            error: None,
+        };
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                result.remote_address = response.remote_addr();
+                result.status = Some(status);
+                result.latency_ms = Some(latency_ms);
+                result.certificate_days_remaining = certificate_days_remaining(&response);
+                if self.config.expected_status.contains(status) {
+                    result.healthy = true;
+                } else {
+                    result.failure = Some(Failure::UnexpectedStatus);
+                    result.error = Some(format!(
+                        "unexpected status {status}, expected {}",
+                        self.config.expected_status
+                    ));
+                }
+            }
+            Err(error) => {
+                result.failure = Some(classify(&error));
+                result.error = Some(error_chain(&error));
+            }
+        }
+        result
+    }
+}
+
+fn build_client(
+    config: &ProbeConfig,
+    extra_roots: &[Certificate],
+    connect_to: Option<IpAddr>,
+) -> Result<Client, ConfigError> {
+    let mut builder = Client::builder()
+        .user_agent(USER_AGENT)
+        .https_only(true)
+        .timeout(config.timeout)
+        .tls_info(true)
+        .tls_certs_merge(extra_roots.iter().cloned())
+        // A fresh connection per attempt, so that every attempt measures and
+        // checks the whole path: TCP, TLS handshake, certificate and answer.
+        .pool_max_idle_per_host(0)
+        // The probe judges the URL's own answer: a redirect is a status, and
+        // following it could leave the private network.
+        .redirect(redirect::Policy::none())
+        // Straight to the API from inside the VPC; a proxy from the environment
+        // would probe the proxy instead and defeat the connect-to addresses.
+        .no_proxy();
+    if let (Some(address), Some(host)) = (connect_to, config.url.domain()) {
+        // Port 0: the URL's port is used, as with curl's `--resolve`.
+        builder = builder.resolve(host, SocketAddr::new(address, 0));
+    }
+    builder
+        .build()
+        .map_err(|e| ConfigError::HttpClient(error_chain(&e)))
+}
+
+/// Reads the PEM roots, checking each parses, so that a bad bundle stops the
+/// function at start-up rather than failing every probe.
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<Certificate>, ConfigError> {
+    let pem = std::fs::read(path)
+        .map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("cannot read {}: {e}", path.display())))?;
+    let mut roots = Vec::new();
+    for block in Pem::iter_from_buffer(&pem) {
+        let block = block.map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("bad PEM: {e}")))?;
+        if block.label != "CERTIFICATE" {
+            continue;
+        }
+        block
+            .parse_x509()
+            .map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("bad certificate: {e}")))?;
+        let root = Certificate::from_der(&block.contents)
+            .map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, error_chain(&e)))?;
+        roots.push(root);
+    }
+    if roots.is_empty() {
+        return Err(ConfigError::invalid(
+            PROBE_CA_BUNDLE,
+            format!("{} holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(roots)
+}
+
+fn certificate_days_remaining(response: &Response) -> Option<f64> {
+    let der = response.extensions().get::<TlsInfo>()?.peer_certificate()?;
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    let not_after = certificate.validity().not_after.timestamp() as f64;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+    Some((not_after - now) / SECONDS_PER_DAY)
+}
+
+fn classify(error: &reqwest::Error) -> Failure {
+    if error.is_timeout() {
+        Failure::Timeout
+    } else if error.is_connect() {
+        Failure::Connect
+    } else {
+        Failure::Request
+    }
+}
+
+/// The error and its causes, because reqwest's own message ("error sending
+/// request") hides the reason, such as the certificate check that failed.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn summarise(config: &ProbeConfig, targets: Vec<TargetResult>) -> ProbeSummary {
+    let unhealthy: Vec<&TargetResult> = targets.iter().filter(|t| !t.healthy).collect();
+    let representative = unhealthy.first().copied().or(targets.first());
+    let error = (!unhealthy.is_empty()).then(|| {
+        unhealthy
+            .iter()
+            .map(|t| {
+                let error = t.error.as_deref().unwrap_or("unhealthy");
+                match t.address {
+                    Some(address) => format!("{address}: {error}"),
+                    None => error.to_owned(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    ProbeSummary {
+        probe: config.probe_name.clone(),
+        url: config.url.to_string(),
+        healthy: !targets.is_empty() && unhealthy.is_empty(),
+        status: representative.and_then(|t| t.status),
+        latency_ms: targets.iter().filter_map(|t| t.latency_ms).reduce(f64::max),
+        certificate_days_remaining: targets
+            .iter()
+            .filter_map(|t| t.certificate_days_remaining)
+            .reduce(f64::min),
+        error,
+        targets,
+    }
+}
+
+/// Target counts are tiny, so the conversion to a metric value is exact.
+fn count(n: usize) -> f64 {
+    n as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(connect_to: &[&str]) -> ProbeConfig {
+        ProbeConfig::from_lookup(|var| match var {
+            "PROBE_URL" => Some("https://api.example.com/health".to_owned()),
+            "PROBE_CONNECT_TO" => Some(connect_to.join(",")),
+            _ => None,
+        })
+        .expect("valid config")
+    }
+
+    fn target(address: Option<&str>, healthy: bool, latency: f64, days: f64) -> TargetResult {
+        TargetResult {
+            address: address.map(|a| a.parse().expect("address")),
+            remote_address: None,
+            healthy,
+            status: Some(if healthy { 200 } else { 503 }),
+            latency_ms: Some(latency),
+            certificate_days_remaining: Some(days),
+            attempts: 1,
+            failure: (!healthy).then_some(Failure::UnexpectedStatus),
+            error: (!healthy).then(|| "unexpected status 503, expected 200".to_owned()),
+        }
+    }
+
+    #[test]
+    fn summary_takes_the_worst_of_the_targets() {
+        let summary = summarise(
+            &config(&["10.0.0.1", "10.0.0.2"]),
+            vec![
+                target(Some("10.0.0.1"), true, 20.0, 40.0),
+                target(Some("10.0.0.2"), false, 35.0, 12.0),
+            ],
+        );
+        assert!(!summary.healthy);
+        assert_eq!(summary.status, Some(503));
+        assert_eq!(summary.latency_ms, Some(35.0));
+        assert_eq!(summary.certificate_days_remaining, Some(12.0));
+        assert_eq!(
+            summary.error.as_deref(),
+            Some("10.0.0.2: unexpected status 503, expected 200")
+        );
+        assert_eq!(summary.healthy_targets(), 1);
+    }
+
+    #[test]
+    fn summary_of_healthy_targets_has_no_error() {
+        let summary = summarise(&config(&[]), vec![target(None, true, 20.0, 40.0)]);
+        assert!(summary.healthy);
+        assert_eq!(summary.status, Some(200));
+        assert_eq!(summary.error, None);
+        assert_eq!(summary.probe, "api.example.com");
+    }
+
+    #[test]
+    fn no_targets_is_not_healthy() {
+        assert!(!summarise(&config(&[]), Vec::new()).healthy);
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as &(dyn std::error::Error + 'static))
+        }
+    }
+
+    #[test]
+    fn error_chain_keeps_the_causes_once() {
+        let error = Layer(
+            "error sending request",
+            Some(Box::new(Layer(
+                "invalid peer certificate: UnknownIssuer",
+                Some(Box::new(Layer("UnknownIssuer", None))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&error),
+            "error sending request: invalid peer certificate: UnknownIssuer"
+        );
+    }
+}

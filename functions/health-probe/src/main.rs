@@ -1,0 +1,37 @@
+//! `health-probe`: a scheduled probe from inside the VPC, writing EMF metrics for
+//! the alarm behind a Route 53 `CLOUDWATCH_METRIC` health check.
+//! Everything it does lives in [`frontdoor::probe`].
+
+use frontdoor::probe::{ProbeConfig, ProbeSummary, Prober};
+use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+
+    // Bad configuration is the function's own fault: fail the initialisation, with
+    // the variable's name, rather than report an unhealthy API on every run.
+    let prober = ProbeConfig::from_env()
+        .and_then(Prober::new)
+        .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
+    let prober = &prober;
+
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
+        Ok::<_, Error>(probe(prober).await)
+    }))
+    .await
+}
+
+async fn probe(prober: &Prober) -> ProbeSummary {
+    let summary = prober.probe().await;
+    if let Err(error) = prober.metric_set(&summary).emit() {
+        tracing::error!(%error, "cannot write the EMF metrics");
+    }
+    if summary.healthy {
+        tracing::info!(status = ?summary.status, latency_ms = ?summary.latency_ms, "healthy");
+    } else {
+        tracing::warn!(status = ?summary.status, error = summary.error.as_deref().unwrap_or_default(), "unhealthy");
+    }
+    summary
+}

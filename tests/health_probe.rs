@@ -1,0 +1,440 @@
+//! `health-probe` against a local HTTPS server on 127.0.0.1 with a throw-away CA,
+//! handed to the probe as `PROBE_CA_BUNDLE`.
+//!
+//! Configurations are built as structs (or through a lookup closure), never by
+//! setting the process environment, so the tests run in parallel.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use frontdoor::probe::{
+    ConfigError, ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, TargetResult,
+};
+use frontdoor_tests::tls::{ServerIdentity, TempFile, TestCa, TestServer, closed_port};
+use serde_json::{Value, json};
+
+const NAMESPACE: &str = "FrontdoorTest";
+const PROBE_NAME: &str = "test-api";
+const CERT_VALIDITY: Duration = Duration::from_secs(30 * 86_400);
+const CONNECT_TO_HOST: &str = "api.frontdoor.test";
+
+fn config(url: &str, ca_bundle: &Path) -> ProbeConfig {
+    ProbeConfig {
+        url: url.parse().expect("test URL"),
+        expected_status: ExpectedStatus::default(),
+        timeout: Duration::from_secs(5),
+        attempts: 1,
+        connect_to: Vec::new(),
+        ca_bundle: Some(ca_bundle.to_owned()),
+        namespace: NAMESPACE.to_owned(),
+        probe_name: PROBE_NAME.to_owned(),
+    }
+}
+
+async fn probe(config: ProbeConfig) -> (Prober, ProbeSummary) {
+    let prober = Prober::new(config).expect("valid configuration");
+    let summary = prober.probe().await;
+    (prober, summary)
+}
+
+/// A CA, its bundle file, and a server with a certificate for `localhost` from it.
+struct Fixture {
+    bundle: TempFile,
+    identity: ServerIdentity,
+    server: TestServer,
+}
+
+impl Fixture {
+    async fn start() -> Self {
+        Self::start_for("localhost").await
+    }
+
+    async fn start_for(dns_name: &str) -> Self {
+        let ca = TestCa::new("frontdoor test CA");
+        let identity = ca.issue(dns_name, CERT_VALIDITY);
+        let server = TestServer::start(&identity).await;
+        Self {
+            bundle: ca.bundle_file(),
+            identity,
+            server,
+        }
+    }
+
+    fn config(&self, path: &str) -> ProbeConfig {
+        let url = format!("https://localhost:{}{path}", self.server.port());
+        config(&url, self.bundle.path())
+    }
+
+    fn expected_days_remaining(&self) -> f64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs_f64();
+        (self.identity.not_after_unix as f64 - now) / 86_400.0
+    }
+}
+
+fn only_target(summary: &ProbeSummary) -> &TargetResult {
+    assert_eq!(summary.targets.len(), 1, "{summary:#?}");
+    &summary.targets[0]
+}
+
+fn emf(prober: &Prober, summary: &ProbeSummary) -> Value {
+    let line = prober.metric_set(summary).to_json_line(1_767_225_600_000);
+    assert!(!line.contains('\n'), "one line: {line}");
+    serde_json::from_str(&line).expect("EMF line is JSON")
+}
+
+fn metric_names(doc: &Value) -> Vec<(String, String)> {
+    doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .expect("Metrics array")
+        .iter()
+        .map(|m| {
+            (
+                m["Name"].as_str().expect("Name").to_owned(),
+                m["Unit"].as_str().expect("Unit").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_healthy_answer_is_healthy() {
+    let fixture = Fixture::start().await;
+    let (_, summary) = probe(fixture.config("/health")).await;
+
+    assert!(summary.healthy, "{summary:#?}");
+    assert_eq!(summary.status, Some(200));
+    assert_eq!(summary.error, None);
+    let target = only_target(&summary);
+    assert!(target.healthy);
+    assert_eq!(target.address, None);
+    assert_eq!(target.remote_address, Some(fixture.server.addr));
+    assert_eq!(target.attempts, 1);
+    assert_eq!(target.failure, None);
+    assert!(summary.latency_ms.is_some_and(|ms| ms > 0.0 && ms < 5000.0));
+
+    let seen = fixture.server.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].path, "/health");
+    assert_eq!(seen[0].sni.as_deref(), Some("localhost"));
+}
+
+#[tokio::test]
+async fn certificate_days_remaining_is_the_served_certificates() {
+    let fixture = Fixture::start().await;
+    let (_, summary) = probe(fixture.config("/health")).await;
+
+    let days = summary.certificate_days_remaining.expect("days remaining");
+    let expected = fixture.expected_days_remaining();
+    // About 30 days; a minute of slack for the test's own run time.
+    assert!((days - expected).abs() < 1.0 / (24.0 * 60.0), "{days} vs {expected}");
+    assert_eq!(only_target(&summary).certificate_days_remaining, Some(days));
+}
+
+#[tokio::test]
+async fn an_unexpected_status_is_unhealthy_after_every_attempt() {
+    let fixture = Fixture::start().await;
+    let mut config = fixture.config("/status/503");
+    config.attempts = 2;
+    let (_, summary) = probe(config).await;
+
+    assert!(!summary.healthy);
+    assert_eq!(summary.status, Some(503));
+    let target = only_target(&summary);
+    assert_eq!(target.failure, Some(Failure::UnexpectedStatus));
+    assert_eq!(target.attempts, 2);
+    let error = summary.error.as_deref().expect("error text");
+    assert!(error.contains("503") && error.contains("expected 200"), "{error}");
+    // The answer came over a verified connection, so its certificate is known.
+    assert!(summary.certificate_days_remaining.is_some());
+    assert_eq!(fixture.server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_later_attempt_can_make_the_probe_healthy() {
+    let fixture = Fixture::start().await;
+    let mut config = fixture.config("/flaky");
+    config.attempts = 2;
+    let (_, summary) = probe(config).await;
+    assert!(summary.healthy, "{summary:#?}");
+    assert_eq!(only_target(&summary).attempts, 2);
+
+    let fixture = Fixture::start().await;
+    let (_, summary) = probe(fixture.config("/flaky")).await;
+    assert!(!summary.healthy, "one attempt sees only the 503");
+    assert_eq!(summary.status, Some(503));
+}
+
+#[tokio::test]
+async fn status_ranges_decide_what_is_healthy() {
+    let fixture = Fixture::start().await;
+    let expected: ExpectedStatus = "200-299,403".parse().expect("status list");
+    let cases = [
+        (200, true),
+        (204, true),
+        (299, true),
+        (403, true),
+        (302, false),
+        (401, false),
+        (404, false),
+        (500, false),
+    ];
+    for (code, healthy) in cases {
+        let mut config = fixture.config(&format!("/status/{code}"));
+        config.expected_status = expected.clone();
+        let (_, summary) = probe(config).await;
+        assert_eq!(summary.healthy, healthy, "status {code}: {summary:#?}");
+        // A redirect is judged as it is, not followed to `/health`.
+        assert_eq!(summary.status, Some(code));
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let fixture = Fixture::start().await;
+    let mut config = fixture.config("/hang");
+    config.timeout = Duration::from_millis(300);
+    config.attempts = 2;
+    let started = Instant::now();
+    let (_, summary) = probe(config).await;
+    let elapsed = started.elapsed();
+
+    assert!(!summary.healthy);
+    let target = only_target(&summary);
+    assert_eq!(target.failure, Some(Failure::Timeout));
+    assert_eq!(target.attempts, 2);
+    assert_eq!(target.status, None);
+    assert_eq!(target.latency_ms, None);
+    assert!(summary.error.is_some());
+    assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // The requests did reach the server: the timeout is on the answer.
+    assert_eq!(fixture.server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn connection_refused_is_unhealthy() {
+    let fixture = Fixture::start().await;
+    let dead = closed_port().await;
+    let url = format!("https://localhost:{}/health", dead.port());
+    let (_, summary) = probe(config(&url, fixture.bundle.path())).await;
+
+    assert!(!summary.healthy);
+    assert_eq!(summary.status, None);
+    let target = only_target(&summary);
+    assert_eq!(target.failure, Some(Failure::Connect));
+    let error = summary.error.as_deref().expect("error text");
+    assert!(error.to_lowercase().contains("refused"), "{error}");
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_fails() {
+    let fixture = Fixture::start_for("other.example").await;
+    let (_, summary) = probe(fixture.config("/health")).await;
+
+    assert!(!summary.healthy);
+    assert_eq!(summary.status, None);
+    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
+    let error = summary.error.as_deref().expect("error text");
+    assert!(error.contains("certificate"), "{error}");
+    assert!(fixture.server.requests().is_empty(), "no request after a bad handshake");
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails() {
+    let fixture = Fixture::start().await;
+    let stranger = TestCa::new("another CA");
+    let bundle = stranger.bundle_file();
+    let url = format!("https://localhost:{}/health", fixture.server.port());
+
+    // Trusting only another CA: the server's certificate must be refused.
+    let (_, summary) = probe(config(&url, bundle.path())).await;
+    assert!(!summary.healthy);
+    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
+    let error = summary.error.as_deref().expect("error text");
+    assert!(error.contains("certificate"), "{error}");
+
+    // Without any bundle, the system's roots do not know the test CA either.
+    let mut config = config(&url, bundle.path());
+    config.ca_bundle = None;
+    let (_, summary) = probe(config).await;
+    assert!(!summary.healthy);
+    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
+    assert!(fixture.server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn connect_to_probes_each_address_with_the_urls_host() {
+    let fixture = Fixture::start_for(CONNECT_TO_HOST).await;
+    let port = fixture.server.port();
+    let url = format!("https://{CONNECT_TO_HOST}:{port}/health");
+    let mut config = config(&url, fixture.bundle.path());
+    // 127.0.0.2 is loopback too, but the server listens on 127.0.0.1 only.
+    config.connect_to = vec!["127.0.0.1".parse().expect("ip"), "127.0.0.2".parse().expect("ip")];
+    let (prober, summary) = probe(config).await;
+
+    assert_eq!(summary.targets.len(), 2);
+    let (good, dead) = (&summary.targets[0], &summary.targets[1]);
+    assert_eq!(good.address, Some("127.0.0.1".parse().expect("ip")));
+    assert!(good.healthy, "{good:#?}");
+    assert_eq!(good.remote_address, Some(SocketAddr::from(([127, 0, 0, 1], port))));
+    assert_eq!(dead.address, Some("127.0.0.2".parse().expect("ip")));
+    assert!(!dead.healthy);
+    assert_eq!(dead.failure, Some(Failure::Connect));
+
+    // One dead address makes the probe unhealthy, and the error names it.
+    assert!(!summary.healthy);
+    let error = summary.error.as_deref().expect("error text");
+    assert!(error.starts_with("127.0.0.2: "), "{error}");
+    assert!(!error.contains("127.0.0.1:"), "{error}");
+
+    // The URL's host went out as SNI and Host, not the address.
+    let seen = fixture.server.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].sni.as_deref(), Some(CONNECT_TO_HOST));
+    assert_eq!(seen[0].host, Some(format!("{CONNECT_TO_HOST}:{port}")));
+
+    let doc = emf(&prober, &summary);
+    assert_eq!(doc["Healthy"], json!(0.0));
+    assert_eq!(doc["HealthyTargets"], json!(1.0));
+    assert_eq!(doc["ProbedTargets"], json!(2.0));
+    assert_eq!(
+        metric_names(&doc),
+        pairs(&[
+            ("Healthy", "Count"),
+            ("LatencyMs", "Milliseconds"),
+            ("CertificateDaysRemaining", "None"),
+            ("HealthyTargets", "Count"),
+            ("ProbedTargets", "Count"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn emf_line_of_a_healthy_probe() {
+    let fixture = Fixture::start().await;
+    let (prober, summary) = probe(fixture.config("/health")).await;
+    let doc = emf(&prober, &summary);
+
+    let aws = &doc["_aws"];
+    assert_eq!(aws["Timestamp"], json!(1_767_225_600_000u64));
+    let directives = aws["CloudWatchMetrics"].as_array().expect("directives");
+    assert_eq!(directives.len(), 1);
+    assert_eq!(directives[0]["Namespace"], NAMESPACE);
+    assert_eq!(directives[0]["Dimensions"], json!([["Probe"]]));
+    assert_eq!(
+        metric_names(&doc),
+        pairs(&[
+            ("Healthy", "Count"),
+            ("LatencyMs", "Milliseconds"),
+            ("CertificateDaysRemaining", "None"),
+        ])
+    );
+    assert_eq!(doc["Probe"], PROBE_NAME);
+    assert_eq!(doc["Healthy"], json!(1.0));
+    assert_eq!(doc["LatencyMs"].as_f64(), summary.latency_ms);
+    let days = doc["CertificateDaysRemaining"].as_f64().expect("days");
+    assert!((days - fixture.expected_days_remaining()).abs() < 0.01, "{days}");
+    let root: Vec<&str> = doc.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut root = root;
+    root.sort_unstable();
+    assert_eq!(
+        root,
+        ["CertificateDaysRemaining", "Healthy", "LatencyMs", "Probe", "_aws"]
+    );
+}
+
+#[tokio::test]
+async fn emf_line_of_an_unreachable_api() {
+    let fixture = Fixture::start().await;
+    let dead = closed_port().await;
+    let url = format!("https://localhost:{}/health", dead.port());
+    let (prober, summary) = probe(config(&url, fixture.bundle.path())).await;
+    let doc = emf(&prober, &summary);
+
+    assert_eq!(doc["Healthy"], json!(0.0));
+    assert_eq!(doc["Probe"], PROBE_NAME);
+    // Nothing answered: no latency or certificate to report.
+    assert_eq!(metric_names(&doc), pairs(&[("Healthy", "Count")]));
+    assert!(doc.get("LatencyMs").is_none());
+    assert!(doc.get("HealthyTargets").is_none());
+}
+
+#[tokio::test]
+async fn summary_json_has_the_fields_the_issue_names() {
+    let fixture = Fixture::start().await;
+    let (_, summary) = probe(fixture.config("/status/500")).await;
+    let doc = serde_json::to_value(&summary).expect("summary serialises");
+
+    assert_eq!(doc["healthy"], json!(false));
+    assert_eq!(doc["status"], json!(500));
+    assert!(doc["latency_ms"].is_f64());
+    assert!(doc["error"].as_str().is_some_and(|e| e.contains("500")));
+    assert_eq!(doc["probe"], PROBE_NAME);
+    let targets = doc["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0]["failure"], "unexpected_status");
+    assert_eq!(targets[0]["address"], Value::Null);
+    assert_eq!(targets[0]["remote_address"], fixture.server.addr.to_string());
+}
+
+#[tokio::test]
+async fn configuration_from_variables_through_a_lookup() {
+    let fixture = Fixture::start().await;
+    let bundle = fixture.bundle.path().display().to_string();
+    let url = format!("https://localhost:{}/status/403", fixture.server.port());
+    let vars = HashMap::from([
+        ("PROBE_URL", url.as_str()),
+        ("PROBE_EXPECTED_STATUS", "200-299,403"),
+        ("PROBE_TIMEOUT_MS", "2000"),
+        ("PROBE_ATTEMPTS", "1"),
+        ("PROBE_CA_BUNDLE", bundle.as_str()),
+    ]);
+    let config = ProbeConfig::from_lookup(|var| vars.get(var).map(|v| (*v).to_owned()))
+        .expect("valid configuration");
+    assert_eq!(config.probe_name, "localhost");
+    assert_eq!(config.namespace, "Frontdoor");
+    let (prober, summary) = probe(config).await;
+    assert!(summary.healthy, "{summary:#?}");
+    assert_eq!(summary.status, Some(403));
+    assert_eq!(emf(&prober, &summary)["Probe"], "localhost");
+}
+
+#[tokio::test]
+async fn a_bad_ca_bundle_fails_initialisation_naming_the_variable() {
+    let fixture = Fixture::start().await;
+    let not_pem = TempFile::new("not.pem", b"no certificates here\n");
+    let garbage = TempFile::new(
+        "garbage.pem",
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    for path in [not_pem.path(), garbage.path(), Path::new("/nonexistent/ca.pem")] {
+        let error = Prober::new(config("https://localhost/health", path))
+            .err()
+            .unwrap_or_else(|| panic!("{} must be refused", path.display()));
+        assert!(matches!(error, ConfigError::Invalid { var: "PROBE_CA_BUNDLE", .. }), "{error}");
+        assert!(error.to_string().contains("PROBE_CA_BUNDLE"), "{error}");
+    }
+    assert!(Prober::new(fixture.config("/health")).is_ok());
+}
+
+#[tokio::test]
+async fn an_http_url_is_refused_even_when_built_in_code() {
+    let fixture = Fixture::start().await;
+    let mut config = fixture.config("/health");
+    config.url = "http://localhost/health".parse().expect("URL");
+    let error = Prober::new(config).err().expect("http:// must be refused");
+    assert_eq!(error.var(), Some("PROBE_URL"));
+}

@@ -1,0 +1,227 @@
+//! A throw-away certificate authority and a local HTTPS server for the probe's tests.
+//!
+//! The server listens on 127.0.0.1 only and answers by path:
+//! - `/status/{code}`: that status (with `Location: /health` for 3xx, to catch a
+//!   client that follows redirects);
+//! - `/hang`: accepts the request and never answers;
+//! - `/flaky`: 503 the first time, 200 after;
+//! - anything else: 200.
+//!
+//! It records the SNI name, `Host` header, method and path of every request.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http_body_util::Empty;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::aws_lc_rs;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A certificate authority made for one test.
+pub struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(common_name: &str) -> Self {
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, common_name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("CA key");
+        let issuer = CertifiedIssuer::self_signed(params, key).expect("CA certificate");
+        Self { issuer }
+    }
+
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A server certificate for `dns_name`, valid from an hour ago for `valid_for`.
+    pub fn issue(&self, dns_name: &str, valid_for: Duration) -> ServerIdentity {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970");
+        // rcgen takes `time` dates; adding to its epoch avoids naming that crate.
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        let not_after = now + valid_for;
+        let mut params = CertificateParams::new(vec![dns_name.to_owned()]).expect("DNS name");
+        params.distinguished_name.push(DnType::CommonName, dns_name);
+        params.not_before = epoch + (now - Duration::from_secs(3600));
+        params.not_after = epoch + not_after;
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().expect("server key");
+        let certificate = params.signed_by(&key, &*self.issuer).expect("server certificate");
+        ServerIdentity {
+            chain: vec![certificate.der().clone()],
+            key_pkcs8: key.serialize_der(),
+            not_after_unix: not_after.as_secs(),
+        }
+    }
+
+    /// Writes the CA certificate to a temporary PEM file, as `PROBE_CA_BUNDLE` expects.
+    pub fn bundle_file(&self) -> TempFile {
+        TempFile::new("ca.pem", self.pem().as_bytes())
+    }
+}
+
+/// A server's certificate chain and key.
+pub struct ServerIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key_pkcs8: Vec<u8>,
+    /// When the leaf certificate expires, in seconds since 1970 (whole seconds, as
+    /// in the certificate).
+    pub not_after_unix: u64,
+}
+
+/// A file under the temporary directory, removed on drop.
+pub struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    pub fn new(name: &str, contents: &[u8]) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "frontdoor-test-{}-{unique}-{name}",
+            std::process::id()
+        ));
+        std::fs::write(&path, contents).expect("write temporary file");
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What the server saw of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenRequest {
+    pub sni: Option<String>,
+    pub host: Option<String>,
+    pub method: String,
+    pub path: String,
+}
+
+/// A local HTTPS server, running until the test's runtime ends.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<SeenRequest>>>,
+}
+
+impl TestServer {
+    pub async fn start(identity: &ServerIdentity) -> Self {
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_pkcs8.clone()));
+        let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(identity.chain.clone(), key)
+            .expect("server certificate and key");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local address");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let flaky_calls = Arc::new(AtomicU64::new(0));
+        let server_seen = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let seen = Arc::clone(&server_seen);
+                let flaky_calls = Arc::clone(&flaky_calls);
+                tokio::spawn(async move {
+                    // A client that rejects the certificate ends the handshake here.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let sni = tls.get_ref().1.server_name().map(str::to_owned);
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        let seen = Arc::clone(&seen);
+                        let flaky_calls = Arc::clone(&flaky_calls);
+                        let sni = sni.clone();
+                        async move {
+                            seen.lock().expect("lock").push(SeenRequest {
+                                sni,
+                                host: request
+                                    .headers()
+                                    .get(header::HOST)
+                                    .and_then(|h| h.to_str().ok())
+                                    .map(str::to_owned),
+                                method: request.method().to_string(),
+                                path: request.uri().path().to_owned(),
+                            });
+                            Ok::<_, Infallible>(answer(request.uri().path(), &flaky_calls).await)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, seen }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+async fn answer(path: &str, flaky_calls: &AtomicU64) -> Response<Empty<Bytes>> {
+    let status = if let Some(code) = path.strip_prefix("/status/") {
+        code.parse::<u16>()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::BAD_REQUEST)
+    } else if path == "/hang" {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        StatusCode::OK
+    } else if path == "/flaky" && flaky_calls.fetch_add(1, Ordering::SeqCst) == 0 {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let mut response = Response::new(Empty::new());
+    *response.status_mut() = status;
+    if status.is_redirection() {
+        response
+            .headers_mut()
+            .insert(header::LOCATION, header::HeaderValue::from_static("/health"));
+    }
+    response
+}
+
+/// A loopback address where nothing listens: bound, then released.
+pub async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+    listener.local_addr().expect("local address")
+}

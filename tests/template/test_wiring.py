@@ -1,0 +1,776 @@
+"""Wiring rules of template.yaml, checked on the rendered template of every topology.
+
+Each test asserts on the specific resources and values that make its rule hold, so
+that breaking the rule in the template fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import tomllib
+from typing import Any
+
+import pytest
+
+from render import (
+    BASE_PARAMS,
+    CLOUDFRONT,
+    EXISTING_ENDPOINT,
+    MTLS,
+    OWN_API,
+    REGION,
+    ROOT,
+    SCENARIOS,
+    Rendered,
+    TemplateError,
+    raw_template,
+    render,
+    rule_failures,
+)
+
+ALB_ONLY = ["ApplicationLoadBalancer", "AlbListener"]
+NLB_ONLY = ["NetworkLoadBalancer", "NlbListener"]
+CLOUDFRONT_ONLY = [
+    "CloudFrontOriginSecurityGroup",
+    "VpcOrigin",
+    "Distribution",
+    "PublicRecords",
+    "CloudFrontIngress",
+    "PrefixListIngressFunction",
+    "PrefixListIngressRole",
+    "PrefixListIngressLogGroup",
+]
+CREATED_ENDPOINT_ONLY = ["ExecuteApiEndpoint", "EndpointSecurityGroup"]
+SAMPLE_API_ONLY = ["SampleApi", "SampleHealthResource", "SampleRootGet", "SampleHealthGet", "SampleDeployment", "SampleStage"]
+FUNCTIONS = {
+    "EniTargetsFunction": "eni-targets",
+    "TargetSyncFunction": "target-sync",
+    "PrefixListIngressFunction": "prefix-list-ingress",
+    "HealthProbeFunction": "health-probe",
+}
+
+
+def endpoint_ref(r: Rendered) -> Any:
+    """What the endpoint ID resolves to: the stack's endpoint, or the given one."""
+    if r.params["ExistingVpcEndpointId"]:
+        return r.params["ExistingVpcEndpointId"]
+    return {"Ref": "ExecuteApiEndpoint"}
+
+
+def env(r: Rendered, function: str) -> dict[str, Any]:
+    return r.props(function)["Environment"]["Variables"]
+
+
+# ---------------------------------------------------------------- target bindings
+
+
+def parse_bindings(value: Any) -> list[dict[str, Any]]:
+    """FRONTDOOR_BINDINGS as target-sync will read it, with references kept as references.
+
+    Each `${...}` of the Fn::Sub becomes a placeholder string; after JSON parsing, a
+    placeholder that is a whole JSON string turns back into what it stands for.
+    """
+    assert isinstance(value, dict) and set(value) == {"Fn::Sub"}, f"FRONTDOOR_BINDINGS must be an Fn::Sub, got {value!r}"
+    arg = value["Fn::Sub"]
+    text, variables = (arg, {}) if isinstance(arg, str) else arg
+    slots: dict[str, Any] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in variables:
+            target = variables[name]
+        elif "." in name:
+            target = {"Fn::GetAtt": name.split(".", 1)}
+        else:
+            target = {"Ref": name}
+        key = f"@@{len(slots)}@@"
+        slots[key] = target
+        return key
+
+    parsed = json.loads(re.sub(r"\$\{([^}!]+)\}", placeholder, text))
+
+    def restore(node: Any) -> Any:
+        if isinstance(node, str):
+            if node in slots:
+                return slots[node]
+            assert "@@" not in node, f"a reference is embedded in a longer string: {node!r}"
+            return node
+        if isinstance(node, list):
+            return [restore(x) for x in node]
+        if isinstance(node, dict):
+            return {k: restore(v) for k, v in node.items()}
+        return node
+
+    return restore(parsed)
+
+
+@pytest.mark.parametrize("name", ["alb", "nlb", "existing-endpoint", "everything"])
+def test_bindings_name_the_custom_resources_endpoint_target_group_and_port(name: str) -> None:
+    r = render(SCENARIOS[name])
+    bindings = parse_bindings(env(r, "TargetSyncFunction")["FRONTDOOR_BINDINGS"])
+    custom = r.props("EndpointTargets")
+    assert r.resources["EndpointTargets"]["Type"] == "Custom::EndpointTargets"
+
+    assert len(bindings) == 1
+    (binding,) = bindings
+    assert binding["vpcEndpointId"] == custom["VpcEndpointId"] == endpoint_ref(r)
+    assert binding["targetGroupArns"] == custom["TargetGroupArns"] == [{"Ref": "ApiTargetGroup"}]
+    assert int(binding.get("port", 443)) == int(custom["Port"]) == 443
+    assert env(r, "TargetSyncFunction")["METRIC_NAMESPACE"] == "Frontdoor"
+
+
+def test_the_bound_target_group_is_the_one_the_listener_forwards_to(scenario: Rendered) -> None:
+    listeners = scenario.of_type("AWS::ElasticLoadBalancingV2::Listener")
+    assert len(listeners) == 1
+    (listener,) = listeners.values()
+    actions = listener["Properties"]["DefaultActions"]
+    assert actions == [{"Type": "forward", "TargetGroupArn": {"Ref": "ApiTargetGroup"}}]
+    assert scenario.props("EndpointTargets")["TargetGroupArns"] == [{"Ref": "ApiTargetGroup"}]
+
+
+def test_parse_bindings_sees_a_mismatch() -> None:
+    """The parser must not hide a binding that names another endpoint or group."""
+    other = parse_bindings(
+        {"Fn::Sub": ['[{"vpcEndpointId":"${E}","targetGroupArns":["${Other}"],"port":8443}]', {"E": "vpce-1"}]}
+    )
+    assert other == [{"vpcEndpointId": "vpce-1", "targetGroupArns": [{"Ref": "Other"}], "port": 8443}]
+
+
+# ---------------------------------------------------------------- IAM
+
+READ_ONLY = re.compile(r"^[a-z0-9-]+:(Describe|Get|List)[A-Za-z0-9]+$")
+ALLOWED_MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+}
+
+
+def _listify(x: Any) -> list[Any]:
+    return x if isinstance(x, list) else [x]
+
+
+def policy_documents(r: Rendered) -> list[tuple[str, dict[str, Any]]]:
+    """Every identity policy document in the rendered template, SAM-generated ones included."""
+    docs = []
+    for logical_id, res in r.resources.items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::IAM::Role":
+            for policy in props.get("Policies", []):
+                docs.append((f"{logical_id}/{policy['PolicyName']}", policy["PolicyDocument"]))
+        elif res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+            docs.append((logical_id, props["PolicyDocument"]))
+    return docs
+
+
+def writes_on_star(document: dict[str, Any]) -> list[str]:
+    """Actions other than Describe/Get/List that an Allow statement grants on "*"."""
+    bad = []
+    for statement in _listify(document["Statement"]):
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
+            bad.append(f"NotAction/NotResource in {statement}")
+            continue
+        if "*" not in _listify(statement["Resource"]):
+            continue
+        for action in _listify(statement["Action"]):
+            if not READ_ONLY.match(action):
+                bad.append(action)
+    return bad
+
+
+def test_the_write_on_star_check_catches_writes() -> None:
+    assert writes_on_star({"Statement": [{"Effect": "Allow", "Action": "ec2:AuthorizeSecurityGroupIngress", "Resource": "*"}]})
+    assert writes_on_star({"Statement": {"Effect": "Allow", "Action": ["ec2:Describe*"], "Resource": ["*"]}})
+    assert writes_on_star({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})
+    assert not writes_on_star({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcEndpoints", "Resource": "*"}]})
+
+
+def test_no_iam_statement_allows_a_write_on_star(scenario: Rendered) -> None:
+    documents = policy_documents(scenario)
+    assert len(documents) >= 2
+    for name, document in documents:
+        assert writes_on_star(document) == [], name
+
+
+def test_no_managed_policy_broader_than_basic_execution(scenario: Rendered) -> None:
+    for logical_id, role in scenario.of_type("AWS::IAM::Role").items():
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            assert arn in ALLOWED_MANAGED, f"{logical_id}: {arn}"
+    probe = scenario.props("HealthProbeRole")
+    assert probe["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
+    assert "Policies" not in probe, "health-probe makes no AWS API call"
+
+
+def statements(r: Rendered, role: str) -> dict[str, dict[str, Any]]:
+    (policy,) = r.props(role)["Policies"]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def sorted_actions(statement: dict[str, Any]) -> list[str]:
+    return sorted(_listify(statement["Action"]))
+
+
+@pytest.mark.parametrize("role,log_group", [("EniTargetsRole", "EniTargetsLogGroup"), ("TargetSyncRole", "TargetSyncLogGroup")])
+def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role: str, log_group: str) -> None:
+    s = statements(scenario, role)
+    assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets"}
+    assert sorted_actions(s["WriteTargets"]) == ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"]
+    assert _listify(s["WriteTargets"]["Resource"]) == [{"Ref": "ApiTargetGroup"}]
+    assert sorted_actions(s["ReadEndpointAndTargets"]) == [
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcEndpoints",
+        "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    assert sorted_actions(s["Logs"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert _listify(s["Logs"]["Resource"]) == [{"Fn::GetAtt": [log_group, "Arn"]}]
+
+
+def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
+    r = render(CLOUDFRONT)
+    s = statements(r, "PrefixListIngressRole")
+    assert set(s) == {"Logs", "ReadGroupsAndPrefixLists", "WriteOwnGroupIngress", "TagRulesOnCreate"}
+    group_arn = {
+        "Fn::Sub": f"arn:aws:ec2:{REGION}:123456789012:security-group/${{CloudFrontOriginSecurityGroup.GroupId}}"
+    }
+    rule_arns = f"arn:aws:ec2:{REGION}:123456789012:security-group-rule/*"
+    write = s["WriteOwnGroupIngress"]
+    assert sorted_actions(write) == ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
+    assert write["Resource"] == [group_arn, rule_arns]
+    tag = s["TagRulesOnCreate"]
+    assert sorted_actions(tag) == ["ec2:CreateTags"]
+    assert tag["Resource"] == [group_arn, rule_arns]
+    assert tag["Condition"] == {"StringEquals": {"ec2:CreateAction": "AuthorizeSecurityGroupIngress"}}
+    assert sorted_actions(s["ReadGroupsAndPrefixLists"]) == [
+        "ec2:DescribeManagedPrefixLists",
+        "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeSecurityGroups",
+    ]
+    # ... and that group is the one the custom resource opens.
+    assert r.props("CloudFrontIngress")["SecurityGroupId"] == {"Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]}
+
+
+def test_every_function_uses_its_own_role(scenario: Rendered) -> None:
+    roles = {}
+    for logical_id, fn in scenario.of_type("AWS::Lambda::Function").items():
+        role = fn["Properties"]["Role"]
+        assert role["Fn::GetAtt"][1] == "Arn"
+        roles[logical_id] = role["Fn::GetAtt"][0]
+    assert len(set(roles.values())) == len(roles), roles
+    assert roles["HealthProbeFunction"] == "HealthProbeRole"
+    assert roles["EniTargetsFunction"] == "EniTargetsRole"
+    assert roles["TargetSyncFunction"] == "TargetSyncRole"
+
+
+# ---------------------------------------------------------------- health chain
+
+
+def test_alarm_treats_missing_data_as_breaching_on_the_probes_metric(scenario: Rendered) -> None:
+    alarm = scenario.props("HealthAlarm")
+    probe = env(scenario, "HealthProbeFunction")
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["MetricName"] == "Healthy"
+    assert alarm["Namespace"] == probe["METRIC_NAMESPACE"] == "Frontdoor"
+    assert alarm["Dimensions"] == [{"Name": "Probe", "Value": probe["PROBE_NAME"]}]
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    assert alarm["Threshold"] == 1
+    assert alarm["Statistic"] == "Minimum"
+
+
+def test_health_check_is_on_the_alarm_and_unhealthy_without_data(scenario: Rendered) -> None:
+    config = scenario.props("HealthCheck")["HealthCheckConfig"]
+    assert config["Type"] == "CLOUDWATCH_METRIC"
+    assert config["AlarmIdentifier"] == {"Name": {"Ref": "HealthAlarm"}, "Region": REGION}
+    assert config["InsufficientDataHealthStatus"] == "Unhealthy"
+
+
+def test_probe_runs_in_the_vpc_every_minute_against_the_custom_domain(scenario: Rendered) -> None:
+    p = scenario.params
+    fn = scenario.props("HealthProbeFunction")
+    assert fn["VpcConfig"] == {
+        "SubnetIds": p["SubnetIds"],
+        "SecurityGroupIds": [{"Fn::GetAtt": ["ProbeSecurityGroup", "GroupId"]}],
+    }
+    e = env(scenario, "HealthProbeFunction")
+    assert e["PROBE_URL"] == f"https://{p['DomainName']}{p['HealthPath']}"
+    assert e["PROBE_NAME"] == p["DomainName"]
+    assert e["PROBE_EXPECTED_STATUS"] == p["ProbeExpectedStatus"]
+    assert e.get("PROBE_CONNECT_TO", "") == p["ProbeConnectTo"]
+    assert e.get("PROBE_CA_BUNDLE", "") == p["ProbeCaBundle"]
+    assert int(e["PROBE_TIMEOUT_MS"]) * int(e["PROBE_ATTEMPTS"]) < fn["Timeout"] * 1000
+    rules = [
+        res["Properties"]
+        for res in scenario.of_type("AWS::Events::Rule").values()
+        if res["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["HealthProbeFunction", "Arn"]}
+    ]
+    assert [rule.get("ScheduleExpression") for rule in rules] == ["rate(1 minute)"]
+
+
+@pytest.mark.parametrize("role", ["NONE", "PRIMARY", "SECONDARY"])
+@pytest.mark.parametrize("lb", ["ALB", "NLB"])
+def test_private_record_is_simple_or_failover_with_the_health_check(role: str, lb: str) -> None:
+    r = render({"FailoverRole": role, "LoadBalancerType": lb})
+    records = r.of_type("AWS::Route53::RecordSet")
+    assert list(records) == ["PrivateRecord"]
+    record = r.props("PrivateRecord")
+    lb_id = "ApplicationLoadBalancer" if lb == "ALB" else "NetworkLoadBalancer"
+    assert record["HostedZoneId"] == BASE_PARAMS["PrivateHostedZoneId"]
+    assert record["Name"] == BASE_PARAMS["DomainName"]
+    assert record["Type"] == "A"
+    assert record["AliasTarget"]["DNSName"] == {"Fn::GetAtt": [lb_id, "DNSName"]}
+    assert record["AliasTarget"]["HostedZoneId"] == {"Fn::GetAtt": [lb_id, "CanonicalHostedZoneID"]}
+    if role == "NONE":
+        for key in ("Failover", "SetIdentifier", "HealthCheckId"):
+            assert key not in record
+    else:
+        assert record["Failover"] == role
+        assert record["HealthCheckId"] == {"Ref": "HealthCheck"}
+        assert record["SetIdentifier"] == f"{role}-{REGION}"
+        assert record["AliasTarget"]["EvaluateTargetHealth"] is True
+
+
+# ---------------------------------------------------------------- functions and crates
+
+
+def cargo_bins(crate_dir: pathlib.Path) -> set[str]:
+    manifest = tomllib.loads((crate_dir / "Cargo.toml").read_text())
+    return {b["name"] for b in manifest.get("bin", [])}
+
+
+def test_every_serverless_function_has_a_binary_crate_in_the_workspace() -> None:
+    raw = raw_template()
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
+    functions = {k: v for k, v in raw["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    assert {k: v["Metadata"]["BuildProperties"]["Binary"] for k, v in functions.items()} == FUNCTIONS
+    for logical_id, fn in functions.items():
+        assert fn["Metadata"]["BuildMethod"] == "rust-cargolambda", logical_id
+        binary = fn["Metadata"]["BuildProperties"]["Binary"]
+        crate = ROOT / "functions" / binary
+        assert (crate / "Cargo.toml").is_file(), f"{logical_id}: no crate functions/{binary}"
+        assert binary in cargo_bins(crate), f"{logical_id}: functions/{binary} has no [[bin]] {binary}"
+        assert f"functions/{binary}" in workspace, f"functions/{binary} is not a workspace member"
+    # ... and no function crate is left out of the template.
+    crates = {p.parent.name for p in (ROOT / "functions").glob("*/Cargo.toml")}
+    assert crates == set(FUNCTIONS.values())
+
+
+def test_every_function_is_rust_on_arm64_al2023_from_the_workspace_root() -> None:
+    raw = raw_template()
+    globals_ = raw["Globals"]["Function"]
+    for logical_id, fn in raw["Resources"].items():
+        if fn["Type"] != "AWS::Serverless::Function":
+            continue
+        props = {**globals_, **fn["Properties"]}
+        assert props["Runtime"] == "provided.al2023", logical_id
+        assert props["Architectures"] == ["arm64"], logical_id
+        assert props["Handler"] == "bootstrap", logical_id
+        assert props["CodeUri"] == ".", logical_id
+
+
+def test_every_function_logs_json_to_its_own_log_group_with_retention(scenario: Rendered) -> None:
+    groups = []
+    for logical_id, fn in scenario.of_type("AWS::Lambda::Function").items():
+        logging = fn["Properties"]["LoggingConfig"]
+        assert logging["LogFormat"] == "JSON", logical_id
+        group = logging["LogGroup"]["Ref"]
+        assert scenario.resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert int(scenario.props(group)["RetentionInDays"]) > 0
+        groups.append(group)
+    assert len(groups) == len(set(groups))
+
+
+# ---------------------------------------------------------------- custom resources
+
+
+def test_custom_resources_set_a_service_timeout_longer_than_their_function(scenario: Rendered) -> None:
+    customs = {k: v for k, v in scenario.resources.items() if v["Type"].startswith("Custom::")}
+    assert "EndpointTargets" in customs
+    for logical_id, res in customs.items():
+        props = res["Properties"]
+        timeout = int(props["ServiceTimeout"])
+        function = props["ServiceToken"]["Fn::GetAtt"][0]
+        assert int(scenario.props(function)["Timeout"]) < timeout <= 600, logical_id
+
+
+def test_endpoint_targets_is_handled_by_eni_targets(scenario: Rendered) -> None:
+    assert scenario.props("EndpointTargets")["ServiceToken"] == {"Fn::GetAtt": ["EniTargetsFunction", "Arn"]}
+
+
+def test_target_group_has_no_static_targets_and_checks_ping(scenario: Rendered) -> None:
+    tg = scenario.props("ApiTargetGroup")
+    assert "Targets" not in tg
+    alb = scenario.params["LoadBalancerType"] == "ALB"
+    assert tg["TargetType"] == "ip"
+    assert tg["Protocol"] == ("HTTPS" if alb else "TLS")
+    assert tg["Port"] == 443
+    assert tg["HealthCheckProtocol"] == "HTTPS"
+    assert tg["HealthCheckPath"] == "/ping"
+    assert tg["Matcher"] == {"HttpCode": "200"}
+
+
+def test_target_sync_reacts_to_endpoint_api_calls_and_every_five_minutes(scenario: Rendered) -> None:
+    rules = [
+        res["Properties"]
+        for res in scenario.of_type("AWS::Events::Rule").values()
+        if res["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["TargetSyncFunction", "Arn"]}
+    ]
+    schedules = [r["ScheduleExpression"] for r in rules if "ScheduleExpression" in r]
+    patterns = [r["EventPattern"] for r in rules if "EventPattern" in r]
+    assert schedules == ["rate(5 minutes)"]
+    assert patterns == [
+        {
+            "source": ["aws.ec2"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["ec2.amazonaws.com"],
+                "eventName": ["CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints"],
+            },
+        }
+    ]
+
+
+# ---------------------------------------------------------------- load balancer
+
+
+def test_alb_listener_is_tls13_https_with_the_domain_certificate() -> None:
+    r = render({})
+    listener = r.props("AlbListener")
+    assert listener["Protocol"] == "HTTPS" and listener["Port"] == 443
+    assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+    assert listener["Certificates"] == [{"CertificateArn": BASE_PARAMS["CertificateArn"]}]
+    assert "MutualAuthentication" not in listener
+    attrs = {a["Key"]: a["Value"] for a in r.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["deletion_protection.enabled"] == "false"
+    assert r.props("ApplicationLoadBalancer")["Scheme"] == "internal"
+
+
+def test_nlb_listener_is_tls13_tls_with_the_domain_certificate() -> None:
+    r = render({"LoadBalancerType": "NLB"})
+    listener = r.props("NlbListener")
+    assert listener["Protocol"] == "TLS" and listener["Port"] == 443
+    assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+    assert listener["Certificates"] == [{"CertificateArn": BASE_PARAMS["CertificateArn"]}]
+    nlb = r.props("NetworkLoadBalancer")
+    assert nlb["Scheme"] == "internal"
+    assert nlb["SecurityGroups"] == [{"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}]
+
+
+@pytest.mark.parametrize(
+    "uri,bucket,key",
+    [
+        ("s3://frontdoor-trust/bundle.pem", "frontdoor-trust", "bundle.pem"),
+        ("s3://frontdoor-trust/certs/bundle.pem", "frontdoor-trust", "certs/bundle.pem"),
+        ("s3://frontdoor-trust/certs/ca/bundle.pem", "frontdoor-trust", "certs/ca/bundle.pem"),
+        ("s3://a.b-c/1/2/3/bundle.pem", "a.b-c", "1/2/3/bundle.pem"),
+    ],
+)
+def test_trust_store_uri_turns_the_listener_to_verified_mutual_tls(uri: str, bucket: str, key: str) -> None:
+    r = render({"TrustStoreBundleS3Uri": uri})
+    store = r.props("TrustStore")
+    assert store["CaCertificatesBundleS3Bucket"] == bucket
+    assert store["CaCertificatesBundleS3Key"] == key
+    assert r.props("AlbListener")["MutualAuthentication"] == {
+        "Mode": "verify",
+        "TrustStoreArn": {"Ref": "TrustStore"},
+        "IgnoreClientCertificateExpiry": False,
+    }
+
+
+def test_trust_store_keys_deeper_than_four_segments_are_refused() -> None:
+    with pytest.raises(TemplateError):
+        render({"TrustStoreBundleS3Uri": "s3://frontdoor-trust/1/2/3/4/bundle.pem"})
+
+
+# ---------------------------------------------------------------- security groups
+
+NO_EGRESS = {"CidrIp": "127.0.0.1/32", "IpProtocol": "-1"}
+
+
+def group_rules(r: Rendered) -> list[tuple[str, str, dict[str, Any]]]:
+    """(group, direction, rule) for every inline and standalone security-group rule."""
+    rules = []
+    for logical_id, res in r.resources.items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::EC2::SecurityGroup":
+            for rule in props.get("SecurityGroupIngress", []):
+                rules.append((logical_id, "in", rule))
+            for rule in props.get("SecurityGroupEgress", []):
+                rules.append((logical_id, "out", rule))
+        elif res["Type"] == "AWS::EC2::SecurityGroupIngress":
+            rules.append((json.dumps(props["GroupId"]), "in", props))
+        elif res["Type"] == "AWS::EC2::SecurityGroupEgress":
+            rules.append((json.dumps(props["GroupId"]), "out", props))
+    return rules
+
+
+def group_id(logical_id: str) -> str:
+    return json.dumps({"Fn::GetAtt": [logical_id, "GroupId"]})
+
+
+def test_every_security_group_rule_is_tcp_443_or_no_egress(scenario: Rendered) -> None:
+    for group, direction, rule in group_rules(scenario):
+        if direction == "out" and {k: rule[k] for k in NO_EGRESS if k in rule} == NO_EGRESS:
+            continue
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443), (group, rule)
+    for logical_id, sg in scenario.of_type("AWS::EC2::SecurityGroup").items():
+        assert sg["Properties"].get("SecurityGroupEgress"), f"{logical_id} keeps the default allow-all egress"
+
+
+def test_load_balancer_admits_only_clients_and_the_probe_and_reaches_only_the_endpoint(scenario: Rendered) -> None:
+    p = scenario.params
+    lb = group_id("LoadBalancerSecurityGroup")
+    endpoint = (
+        json.dumps(p["ExistingVpcEndpointSecurityGroupId"])
+        if p["ExistingVpcEndpointId"]
+        else group_id("EndpointSecurityGroup")
+    )
+    rules = group_rules(scenario)
+    lb_in = sorted(
+        json.dumps({k: v for k, v in rule.items() if k in ("CidrIp", "SourceSecurityGroupId", "SourcePrefixListId")}, sort_keys=True)
+        for group, d, rule in rules
+        if group == lb and d == "in"
+    )
+    expected = [json.dumps({"CidrIp": c}) for c in p["ClientCidrs"] if c]
+    expected.append(json.dumps({"SourceSecurityGroupId": {"Fn::GetAtt": ["ProbeSecurityGroup", "GroupId"]}}))
+    if p["ClientPrefixListId"]:
+        expected.append(json.dumps({"SourcePrefixListId": p["ClientPrefixListId"]}))
+    assert lb_in == sorted(expected)
+
+    (lb_out,) = [rule for group, d, rule in rules if group == "LoadBalancerSecurityGroup" and d == "out"]
+    assert json.dumps(lb_out["DestinationSecurityGroupId"]) == endpoint
+
+    endpoint_in = [rule for group, d, rule in rules if group == endpoint and d == "in"]
+    assert [json.dumps(r["SourceSecurityGroupId"]) for r in endpoint_in] == [lb]
+
+    (probe_out,) = [rule for group, d, rule in rules if group == "ProbeSecurityGroup" and d == "out"]
+    assert json.dumps(probe_out["DestinationSecurityGroupId"]) == lb
+
+
+@pytest.mark.parametrize("count", [1, 3, 8])
+def test_each_client_cidr_gets_one_rule(count: int) -> None:
+    cidrs = [f"10.{i}.0.0/16" for i in range(count)]
+    r = render({"ClientCidrs": ",".join(cidrs)})
+    rules = {k: v["Properties"]["CidrIp"] for k, v in r.resources.items() if k.startswith("ClientIngress")}
+    assert rules == {f"ClientIngress{i + 1}": c for i, c in enumerate(cidrs)}
+    assert "TooManyClientCidrsUseClientPrefixListId" not in r.resources
+
+
+def test_a_ninth_client_cidr_fails_the_deploy_loudly() -> None:
+    r = render({"ClientCidrs": ",".join(f"10.{i}.0.0/16" for i in range(9))})
+    guard = r.resources["TooManyClientCidrsUseClientPrefixListId"]
+    assert guard["Type"] == "AWS::CloudFormation::WaitCondition"
+    assert guard["Properties"]["Handle"] == {"Ref": "TooManyClientCidrsHandle"}
+
+
+def test_prefix_list_alone_may_admit_clients() -> None:
+    r = render({"ClientCidrs": "", "ClientPrefixListId": "pl-0123456789abcdef0"})
+    assert not [k for k in r.resources if re.fullmatch(r"ClientIngress\d", k)]
+    assert r.props("ClientIngressPrefixList")["SourcePrefixListId"] == "pl-0123456789abcdef0"
+
+
+# ---------------------------------------------------------------- conditional parts
+
+
+def present(r: Rendered, names: list[str]) -> dict[str, bool]:
+    return {n: n in r.resources for n in names}
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_cloudfront_parts_follow_enable_cloudfront(on: bool) -> None:
+    r = render(CLOUDFRONT if on else {})
+    assert present(r, CLOUDFRONT_ONLY) == {n: on for n in CLOUDFRONT_ONLY}
+    assert ("CloudFrontUrl" in r.outputs) is on
+    groups = r.props("ApplicationLoadBalancer")["SecurityGroups"]
+    assert ({"Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]} in groups) is on
+    if on:
+        assert r.outputs["CloudFrontUrl"]["Value"] == "https://api.example.com"
+
+
+def test_cloudfront_reaches_the_alb_through_a_vpc_origin() -> None:
+    r = render(CLOUDFRONT)
+    origin = r.props("VpcOrigin")["VpcOriginEndpointConfig"]
+    assert origin["Arn"] == {"Ref": "ApplicationLoadBalancer"}
+    assert origin["OriginProtocolPolicy"] == "https-only"
+    assert origin["OriginSSLProtocols"] == ["TLSv1.2"]
+    config = r.props("Distribution")["DistributionConfig"]
+    assert config["HttpVersion"] == "http2and3"
+    assert config["Aliases"] == ["api.example.com"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["ViewerCertificate"]["AcmCertificateArn"] == CLOUDFRONT["CloudFrontCertificateArn"]
+    (o,) = config["Origins"]
+    assert o["DomainName"] == BASE_PARAMS["DomainName"], "SNI and Host must be the ALB's and API's domain"
+    assert o["VpcOriginConfig"]["VpcOriginId"] == {"Fn::GetAtt": ["VpcOrigin", "Id"]}
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["TargetOriginId"] == o["Id"]
+    assert behavior["ViewerProtocolPolicy"] == "https-only"
+    assert behavior["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert behavior["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert {"POST", "PUT", "DELETE"} <= set(behavior["AllowedMethods"])
+    ingress = r.resources["CloudFrontIngress"]
+    assert ingress["Type"] == "Custom::PrefixListIngress"
+    assert ingress["DependsOn"] == "VpcOrigin"
+    props = ingress["Properties"]
+    assert props["ServiceToken"] == {"Fn::GetAtt": ["PrefixListIngressFunction", "Arn"]}
+    assert (str(props["Port"]), props["Protocol"], props["VpcId"]) == ("443", "tcp", BASE_PARAMS["VpcId"])
+    assert props["PrefixListName"] == "com.amazonaws.global.cloudfront.origin-facing"
+    records = r.props("PublicRecords")
+    assert records["HostedZoneId"] == CLOUDFRONT["PublicHostedZoneId"]
+    assert {rs["Type"] for rs in records["RecordSets"]} == {"A", "AAAA"}
+    for rs in records["RecordSets"]:
+        assert rs["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["Distribution", "DomainName"]}
+
+
+@pytest.mark.parametrize("lb", ["ALB", "NLB"])
+def test_load_balancer_parts_follow_load_balancer_type(lb: str) -> None:
+    r = render({"LoadBalancerType": lb})
+    assert present(r, ALB_ONLY) == {n: lb == "ALB" for n in ALB_ONLY}
+    assert present(r, NLB_ONLY) == {n: lb == "NLB" for n in NLB_ONLY}
+    lb_id = "ApplicationLoadBalancer" if lb == "ALB" else "NetworkLoadBalancer"
+    assert r.outputs["LoadBalancerDnsName"]["Value"] == {"Fn::GetAtt": [lb_id, "DNSName"]}
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_endpoint_parts_follow_existing_vpc_endpoint_id(existing: bool) -> None:
+    r = render(EXISTING_ENDPOINT if existing else {})
+    assert present(r, CREATED_ENDPOINT_ONLY) == {n: not existing for n in CREATED_ENDPOINT_ONLY}
+    expected = EXISTING_ENDPOINT["ExistingVpcEndpointId"] if existing else {"Ref": "ExecuteApiEndpoint"}
+    assert r.outputs["VpcEndpointId"]["Value"] == expected
+    assert r.props("EndpointTargets")["VpcEndpointId"] == expected
+    group = r.props("EndpointIngressFromLoadBalancer")["GroupId"]
+    assert group == (
+        EXISTING_ENDPOINT["ExistingVpcEndpointSecurityGroupId"]
+        if existing
+        else {"Fn::GetAtt": ["EndpointSecurityGroup", "GroupId"]}
+    )
+    if not existing:
+        endpoint = r.props("ExecuteApiEndpoint")
+        assert endpoint["ServiceName"] == f"com.amazonaws.{REGION}.execute-api"
+        assert endpoint["VpcEndpointType"] == "Interface"
+        assert endpoint["SubnetIds"] == r.params["SubnetIds"]
+
+
+@pytest.mark.parametrize("sample", [True, False])
+def test_api_parts_follow_create_sample_api(sample: bool) -> None:
+    r = render({} if sample else OWN_API)
+    assert present(r, SAMPLE_API_ONLY) == {n: sample for n in SAMPLE_API_ONLY}
+    mapping = r.props("ApiBasePathMapping")
+    assert mapping["DomainName"] == {"Ref": "ApiDomainName"}
+    if sample:
+        assert mapping["RestApiId"] == {"Ref": "SampleApi"}
+        assert mapping["Stage"] == {"Ref": "SampleStage"}
+    else:
+        assert mapping["RestApiId"] == OWN_API["RestApiId"]
+        assert mapping["Stage"] == OWN_API["StageName"]
+    domain = r.props("ApiDomainName")
+    assert domain["DomainName"] == BASE_PARAMS["DomainName"]
+    assert domain["RegionalCertificateArn"] == BASE_PARAMS["CertificateArn"]
+    assert domain["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
+
+
+@pytest.mark.parametrize("name", ["alb", "existing-endpoint"])
+def test_sample_api_is_private_and_invokable_only_through_the_endpoint(name: str) -> None:
+    r = render(SCENARIOS[name])
+    api = r.props("SampleApi")
+    endpoint = r.props("EndpointTargets")["VpcEndpointId"]
+    assert api["EndpointConfiguration"] == {"Types": ["PRIVATE"], "VpcEndpointIds": [endpoint]}
+    (statement,) = api["Policy"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "execute-api:Invoke"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceVpce": endpoint}}
+    for method in ("SampleRootGet", "SampleHealthGet"):
+        assert r.props(method)["Integration"]["Type"] == "MOCK"
+    assert r.props("SampleHealthResource")["PathPart"] == r.params["HealthPath"].strip("/")
+
+
+@pytest.mark.parametrize("uri", ["", MTLS["TrustStoreBundleS3Uri"]])
+def test_trust_store_follows_trust_store_uri(uri: str) -> None:
+    r = render({"TrustStoreBundleS3Uri": uri})
+    assert ("TrustStore" in r.resources) is bool(uri)
+    assert ("MutualAuthentication" in r.props("AlbListener")) is bool(uri)
+
+
+def test_optional_extras_appear_with_their_parameters() -> None:
+    plain = render({})
+    full = render(SCENARIOS["everything"])
+    assert "Layers" not in plain.props("HealthProbeFunction")
+    assert full.props("HealthProbeFunction")["Layers"] == ["arn:aws:lambda:eu-west-1:123456789012:layer:private-ca:3"]
+    assert "WebACLId" not in render(CLOUDFRONT).props("Distribution")["DistributionConfig"]
+    assert full.props("Distribution")["DistributionConfig"]["WebACLId"] == SCENARIOS["everything"]["CloudFrontWebAclArn"]
+    attrs = {a["Key"]: a["Value"] for a in full.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
+    assert attrs["access_logs.s3.enabled"] == "true" and attrs["access_logs.s3.bucket"] == "frontdoor-logs"
+    plain_attrs = {a["Key"]: a["Value"] for a in plain.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
+    assert plain_attrs["access_logs.s3.enabled"] == "false" and "access_logs.s3.bucket" not in plain_attrs
+
+
+def test_outputs_name_the_front_door(scenario: Rendered) -> None:
+    for name in ("LoadBalancerDnsName", "CustomDomainUrl", "VpcEndpointId", "HealthCheckId"):
+        assert name in scenario.outputs
+    assert scenario.outputs["CustomDomainUrl"]["Value"] == f"https://{scenario.params['DomainName']}"
+    assert scenario.outputs["HealthCheckId"]["Value"] == {"Ref": "HealthCheck"}
+    assert ("CloudFrontUrl" in scenario.outputs) is (scenario.params["EnableCloudFront"] == "true")
+
+
+# ---------------------------------------------------------------- parameters and rules
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_passes_the_rules(name: str) -> None:
+    assert rule_failures(SCENARIOS[name]) == []
+
+
+@pytest.mark.parametrize(
+    "overrides,reason",
+    [
+        ({**CLOUDFRONT, "LoadBalancerType": "NLB"}, "LoadBalancerType to ALB"),
+        ({**CLOUDFRONT, "CloudFrontCertificateArn": ""}, "CloudFrontCertificateArn"),
+        ({"ExistingVpcEndpointId": "vpce-0123456789abcdef0"}, "needs ExistingVpcEndpointSecurityGroupId"),
+        ({"ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ExistingVpcEndpointId"),
+        ({**MTLS, "LoadBalancerType": "NLB"}, "Mutual TLS"),
+        ({"CreateSampleApi": "false"}, "RestApiId"),
+        ({"ProbeCaLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:ca:1"}, "ProbeCaBundle"),
+    ],
+)
+def test_rules_refuse_inconsistent_parameters(overrides: dict[str, str], reason: str) -> None:
+    failures = rule_failures(overrides)
+    assert any(reason in f for f in failures), failures
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("DomainName", "API.Example.com"),
+        ("CertificateArn", "arn:aws:iam::123456789012:server-certificate/x"),
+        ("CloudFrontCertificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000"),
+        ("ClientCidrs", "10.0.0.0/8, 192.168.0.0/16"),
+        ("ExistingVpcEndpointId", "vpc-0123456789abcdef0"),
+        ("HealthPath", "health"),
+        ("TrustStoreBundleS3Uri", "https://bucket/key.pem"),
+        ("FailoverRole", "TERTIARY"),
+    ],
+)
+def test_parameter_constraints_refuse_malformed_values(name: str, value: str) -> None:
+    with pytest.raises(TemplateError):
+        render({name: value})
+
+
+def samconfig_parameters(env_name: str) -> dict[str, str]:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    overrides = config[env_name]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(item.split("=", 1) for item in overrides)
+
+
+@pytest.mark.parametrize("env_name", ["default", "dev", "prod"])
+def test_samconfig_environments_are_valid_and_deletable(env_name: str) -> None:
+    values = samconfig_parameters(env_name)
+    overrides = {k: v for k, v in values.items()}
+    assert values["EnableDeletionProtection"] == "false", "sam delete must work with the sample parameters"
+    assert rule_failures(overrides) == []
+    r = render(overrides)
+    assert "EndpointTargets" in r.resources
+    for lb in ("ApplicationLoadBalancer", "NetworkLoadBalancer"):
+        if lb in r.resources:
+            attrs = {a["Key"]: a["Value"] for a in r.props(lb)["LoadBalancerAttributes"]}
+            assert attrs["deletion_protection.enabled"] == "false"
