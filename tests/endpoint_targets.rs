@@ -1,7 +1,9 @@
 //! `Custom::EndpointTargets` against moto_server, with a local ResponseURL.
 
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
-use frontdoor::custom_resource::{self, CustomResource, Failure, Invocation, Request, Responder, Settings, Success};
+use frontdoor::custom_resource::{
+    self, CustomResource, Failure, Invocation, Request, Responder, Settings, Success,
+};
 use frontdoor::endpoint_targets::EndpointTargets;
 use frontdoor_tests::cfn::{self, Events, ResponseUrl};
 use frontdoor_tests::moto::Account;
@@ -29,7 +31,9 @@ fn settings() -> Settings {
 async fn invoke<R: CustomResource>(resource: Arc<R>, url: &ResponseUrl, event: Value) -> Value {
     let before = url.puts().len();
     let responder = Responder::new(settings()).unwrap();
-    custom_resource::run(resource, &responder, cfn::lambda_event(event)).await.unwrap();
+    custom_resource::run(resource, &responder, cfn::lambda_event(event))
+        .await
+        .unwrap();
     let puts = url.puts();
     assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
     assert_eq!(puts[before].content_type, None);
@@ -51,7 +55,10 @@ fn assert_success(response: &Value) {
 fn assert_failed_naming(response: &Value, needle: &str) {
     assert_eq!(response["Status"], "FAILED", "{response}");
     let reason = response["Reason"].as_str().unwrap();
-    assert!(reason.contains(needle), "reason {reason:?} should name {needle}");
+    assert!(
+        reason.contains(needle),
+        "reason {reason:?} should name {needle}"
+    );
 }
 
 struct Fixture {
@@ -67,7 +74,12 @@ impl Fixture {
         let url = ResponseUrl::start().await;
         let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
         let vpc = account.vpc(3).await;
-        Self { account, url, events, vpc }
+        Self {
+            account,
+            url,
+            events,
+            vpc,
+        }
     }
 
     async fn invoke(&self, event: Value) -> Value {
@@ -80,20 +92,30 @@ async fn create_registers_every_eni_ip_for_one_two_and_three_subnets() {
     let f = Fixture::new().await;
     for subnets in 1..=3 {
         let endpoint = f.account.endpoint(&f.vpc, subnets).await;
-        let group = f.account.target_group(&f.vpc, &format!("tg{subnets}")).await;
+        let group = f
+            .account
+            .target_group(&f.vpc, &format!("tg{subnets}"))
+            .await;
         let ips = f.account.endpoint_ips(&endpoint).await;
         assert_eq!(ips.len(), subnets);
 
-        let response = f.invoke(f.events.create(props(&endpoint, &[&group], None))).await;
+        let response = f
+            .invoke(f.events.create(props(&endpoint, &[&group], None)))
+            .await;
         assert_success(&response);
         assert_eq!(f.account.ips_on(&group, 443).await, ips);
         let data = &response["Data"];
         assert_eq!(data["IpCount"], subnets.to_string());
-        let mut listed: Vec<String> = (0..subnets).map(|i| data[format!("IP{i}")].as_str().unwrap().to_owned()).collect();
+        let mut listed: Vec<String> = (0..subnets)
+            .map(|i| data[format!("IP{i}")].as_str().unwrap().to_owned())
+            .collect();
         assert_eq!(data["Ips"], listed.join(","));
         listed.sort();
         assert_eq!(listed, ips);
-        assert_eq!(response["PhysicalResourceId"], format!("frontdoor-test/EndpointTargets/{endpoint}"));
+        assert_eq!(
+            response["PhysicalResourceId"],
+            format!("frontdoor-test/EndpointTargets/{endpoint}")
+        );
         assert_eq!(response["LogicalResourceId"], "EndpointTargets");
     }
 }
@@ -104,7 +126,10 @@ async fn create_accepts_the_port_as_a_string_and_registers_in_every_group() {
     let endpoint = f.account.endpoint(&f.vpc, 2).await;
     let a = f.account.target_group(&f.vpc, "a").await;
     let b = f.account.target_group(&f.vpc, "b").await;
-    assert_success(&f.invoke(f.events.create(props(&endpoint, &[&a, &b], Some("8443")))).await);
+    assert_success(
+        &f.invoke(f.events.create(props(&endpoint, &[&a, &b], Some("8443"))))
+            .await,
+    );
     let ips = f.account.endpoint_ips(&endpoint).await;
     assert_eq!(f.account.ips_on(&a, 8443).await, ips);
     assert_eq!(f.account.ips_on(&b, 8443).await, ips);
@@ -118,25 +143,41 @@ async fn update_in_place_moves_targets_between_groups_and_ports() {
     let a = f.account.target_group(&f.vpc, "a").await;
     let b = f.account.target_group(&f.vpc, "b").await;
     let ips = f.account.endpoint_ips(&endpoint).await;
-    let created = f.invoke(f.events.create(props(&endpoint, &[&a], None))).await;
+    let created = f
+        .invoke(f.events.create(props(&endpoint, &[&a], None)))
+        .await;
     let id = created["PhysicalResourceId"].as_str().unwrap();
 
     // A new group and a new port: same endpoint, so the same id and no Delete follows.
     let updated = f
-        .invoke(f.events.update(id, props(&endpoint, &[&b], Some("8443")), props(&endpoint, &[&a], None)))
+        .invoke(f.events.update(
+            id,
+            props(&endpoint, &[&b], Some("8443")),
+            props(&endpoint, &[&a], None),
+        ))
         .await;
     assert_success(&updated);
     assert_eq!(updated["PhysicalResourceId"], id);
     assert_eq!(f.account.ips_on(&b, 8443).await, ips);
-    assert!(f.account.targets(&a).await.is_empty(), "the old group is cleaned");
+    assert!(
+        f.account.targets(&a).await.is_empty(),
+        "the old group is cleaned"
+    );
 
     // The port back to 443 in the same group.
     let updated = f
-        .invoke(f.events.update(id, props(&endpoint, &[&b], None), props(&endpoint, &[&b], Some("8443"))))
+        .invoke(f.events.update(
+            id,
+            props(&endpoint, &[&b], None),
+            props(&endpoint, &[&b], Some("8443")),
+        ))
         .await;
     assert_success(&updated);
     assert_eq!(f.account.ips_on(&b, 443).await, ips);
-    assert!(f.account.ips_on(&b, 8443).await.is_empty(), "the old port is cleaned");
+    assert!(
+        f.account.ips_on(&b, 8443).await.is_empty(),
+        "the old port is cleaned"
+    );
 }
 
 /// The invariant over a sequence CloudFormation really sends: Create, an
@@ -161,19 +202,28 @@ async fn replacement_then_cleanup_delete_keeps_exactly_the_current_ips() {
     assert_eq!(f.account.ips_on(&b, 443).await, old_ips);
 
     let p3 = props(&new_endpoint, &[&a, &b], None);
-    let replaced = f.invoke(f.events.update(&old_id, p3.clone(), p2.clone())).await;
+    let replaced = f
+        .invoke(f.events.update(&old_id, p3.clone(), p2.clone()))
+        .await;
     assert_success(&replaced);
     let new_id = replaced["PhysicalResourceId"].as_str().unwrap().to_owned();
     assert_ne!(new_id, old_id, "another endpoint means another physical id");
 
     assert_success(&f.invoke(f.events.delete(&old_id, p2)).await);
     for group in [&a, &b] {
-        assert_eq!(f.account.ips_on(group, 443).await, new_ips, "{group} holds exactly the new endpoint's IPs");
+        assert_eq!(
+            f.account.ips_on(group, 443).await,
+            new_ips,
+            "{group} holds exactly the new endpoint's IPs"
+        );
     }
 
     assert_success(&f.invoke(f.events.delete(&new_id, p3)).await);
     for group in [&a, &b] {
-        assert!(f.account.targets(group).await.is_empty(), "nothing left behind in {group}");
+        assert!(
+            f.account.targets(group).await.is_empty(),
+            "nothing left behind in {group}"
+        );
     }
 }
 
@@ -188,7 +238,13 @@ async fn delete_touches_only_this_resources_ips_on_its_port() {
     f.account.register(&group, "10.9.9.9", 443).await;
     f.account.register(&group, &ips[0], 9443).await;
 
-    assert_success(&f.invoke(f.events.delete(created["PhysicalResourceId"].as_str().unwrap(), p)).await);
+    assert_success(
+        &f.invoke(
+            f.events
+                .delete(created["PhysicalResourceId"].as_str().unwrap(), p),
+        )
+        .await,
+    );
     let mut untouched = vec!["10.9.9.9:443".to_owned(), format!("{}:9443", ips[0])];
     untouched.sort();
     assert_eq!(f.account.targets(&group).await, untouched);
@@ -200,19 +256,30 @@ async fn delete_succeeds_when_the_group_or_the_endpoint_is_gone() {
     let endpoint = f.account.endpoint(&f.vpc, 2).await;
     let group = f.account.target_group(&f.vpc, "a").await;
     let p = props(&endpoint, &[&group], None);
-    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     f.account.delete_target_group(&group).await;
     assert_success(&f.invoke(f.events.delete(&id, p)).await);
 
     let other = f.account.target_group(&f.vpc, "b").await;
     let p = props(&endpoint, &[&other], None);
-    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     f.account.delete_endpoint(&endpoint).await;
     f.account.register(&other, "10.9.9.9", 443).await;
     let response = f.invoke(f.events.delete(&id, p)).await;
     assert_success(&response);
     assert_eq!(response["PhysicalResourceId"], id);
-    assert!(f.account.targets(&other).await.contains(&"10.9.9.9:443".to_owned()));
+    assert!(
+        f.account
+            .targets(&other)
+            .await
+            .contains(&"10.9.9.9:443".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -226,7 +293,12 @@ async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
     let bad = json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "https"});
     let failed = f.invoke(f.events.create(bad.clone())).await;
     assert_failed_naming(&failed, "Port");
-    let deleted = f.invoke(f.events.delete(failed["PhysicalResourceId"].as_str().unwrap(), bad)).await;
+    let deleted = f
+        .invoke(
+            f.events
+                .delete(failed["PhysicalResourceId"].as_str().unwrap(), bad),
+        )
+        .await;
     assert_success(&deleted);
     assert_eq!(deleted["PhysicalResourceId"], failed["PhysicalResourceId"]);
 
@@ -235,7 +307,13 @@ async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
     let p = props(&endpoint, &[&missing], None);
     let failed = f.invoke(f.events.create(p.clone())).await;
     assert_failed_naming(&failed, "TargetGroupArns");
-    assert_success(&f.invoke(f.events.delete(failed["PhysicalResourceId"].as_str().unwrap(), p)).await);
+    assert_success(
+        &f.invoke(
+            f.events
+                .delete(failed["PhysicalResourceId"].as_str().unwrap(), p),
+        )
+        .await,
+    );
     assert_eq!(f.account.targets(&group).await, ["10.9.9.9:443"]);
 }
 
@@ -246,11 +324,26 @@ async fn invalid_properties_fail_with_the_property_named() {
     let group = f.account.target_group(&f.vpc, "a").await;
     let cases = [
         (json!({"TargetGroupArns": [group]}), "VpcEndpointId"),
-        (json!({"VpcEndpointId": "vpc-12345678", "TargetGroupArns": [group]}), "VpcEndpointId"),
-        (json!({"VpcEndpointId": endpoint, "TargetGroupArns": []}), "TargetGroupArns"),
-        (json!({"VpcEndpointId": endpoint, "TargetGroupArns": ["arn:aws:sqs:us-east-1:123456789012:q"]}), "TargetGroupArns"),
-        (json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "0"}), "Port"),
-        (json!({"VpcEndpointId": "vpce-0123456789abcdef0", "TargetGroupArns": [group]}), "vpce-0123456789abcdef0"),
+        (
+            json!({"VpcEndpointId": "vpc-12345678", "TargetGroupArns": [group]}),
+            "VpcEndpointId",
+        ),
+        (
+            json!({"VpcEndpointId": endpoint, "TargetGroupArns": []}),
+            "TargetGroupArns",
+        ),
+        (
+            json!({"VpcEndpointId": endpoint, "TargetGroupArns": ["arn:aws:sqs:us-east-1:123456789012:q"]}),
+            "TargetGroupArns",
+        ),
+        (
+            json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "0"}),
+            "Port",
+        ),
+        (
+            json!({"VpcEndpointId": "vpce-0123456789abcdef0", "TargetGroupArns": [group]}),
+            "vpce-0123456789abcdef0",
+        ),
     ];
     for (p, field) in cases {
         assert_failed_naming(&f.invoke(f.events.create(p)).await, field);
@@ -263,7 +356,9 @@ async fn an_endpoint_without_interfaces_fails_and_registers_nothing() {
     let f = Fixture::new().await;
     let endpoint = f.account.endpoint(&f.vpc, 0).await;
     let group = f.account.target_group(&f.vpc, "a").await;
-    let response = f.invoke(f.events.create(props(&endpoint, &[&group], None))).await;
+    let response = f
+        .invoke(f.events.create(props(&endpoint, &[&group], None)))
+        .await;
     assert_failed_naming(&response, "no network interfaces");
     assert!(f.account.targets(&group).await.is_empty());
 }
@@ -282,7 +377,9 @@ async fn a_malformed_request_is_answered_failed() {
     let mut event = f.events.create(json!({}));
     event.as_object_mut().unwrap().remove("ResponseURL");
     let responder = Responder::new(settings()).unwrap();
-    let err = custom_resource::run(resource(&f.account), &responder, cfn::lambda_event(event)).await.unwrap_err();
+    let err = custom_resource::run(resource(&f.account), &responder, cfn::lambda_event(event))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("ResponseURL"), "{err}");
 }
 
@@ -294,7 +391,12 @@ async fn a_response_url_that_fails_twice_then_accepts_gets_one_response() {
     let vpc = account.vpc(1).await;
     let endpoint = account.endpoint(&vpc, 1).await;
     let group = account.target_group(&vpc, "a").await;
-    let response = invoke(resource(&account), &url, events.create(props(&endpoint, &[&group], None))).await;
+    let response = invoke(
+        resource(&account),
+        &url,
+        events.create(props(&endpoint, &[&group], None)),
+    )
+    .await;
     assert_success(&response);
     assert_eq!(url.attempts(), 3);
 }
@@ -316,10 +418,15 @@ async fn a_hanging_ec2_gets_one_failed_response_before_the_deadline() {
         &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
         None,
     ));
-    custom_resource::run(resource(&stalled), &responder, cfn::lambda_event(event)).await.unwrap();
+    custom_resource::run(resource(&stalled), &responder, cfn::lambda_event(event))
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
     assert_failed_naming(&url.only(), "Timed out");
-    assert!(elapsed >= budget && elapsed < budget + Duration::from_secs(2), "{elapsed:?}");
+    assert!(
+        elapsed >= budget && elapsed < budget + Duration::from_secs(2),
+        "{elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -337,12 +444,21 @@ async fn a_deadline_from_the_context_is_honoured() {
         &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
         None,
     )));
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     event.context.deadline = now_ms + 3_000;
     let started = Instant::now();
-    custom_resource::run(resource(&stalled), &responder, event).await.unwrap();
+    custom_resource::run(resource(&stalled), &responder, event)
+        .await
+        .unwrap();
     assert_failed_naming(&url.only(), "Timed out");
-    assert!(started.elapsed() < Duration::from_secs(3), "answered {:?} after start", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered {:?} after start",
+        started.elapsed()
+    );
 }
 
 /// A handler that panics: the guard still answers.

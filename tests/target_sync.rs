@@ -25,7 +25,12 @@ impl Fixture {
             ElbTargets::new(through_proxy.elb.clone()),
         );
         let vpc = account.vpc(3).await;
-        Self { account, proxy, syncer, vpc }
+        Self {
+            account,
+            proxy,
+            syncer,
+            vpc,
+        }
     }
 
     /// An endpoint, a target group, and a binding between them.
@@ -69,12 +74,24 @@ async fn drift_is_repaired_in_one_run() {
     f.account.register(group, "10.200.0.1", 443).await;
     f.account.register(group, "10.200.0.2", 8443).await;
 
-    let report = f.syncer.handle(std::slice::from_ref(&binding), "Frontdoor", &modify_event(&binding.vpc_endpoint_id)).await.unwrap();
+    let report = f
+        .syncer
+        .handle(
+            std::slice::from_ref(&binding),
+            "Frontdoor",
+            &modify_event(&binding.vpc_endpoint_id),
+        )
+        .await
+        .unwrap();
     assert_eq!(report.bindings[0].registered, 1);
     assert_eq!(report.bindings[0].deregistered, 1);
     assert_eq!(report.bindings[0].unchanged, 2);
     assert_eq!(f.account.ips_on(group, 443).await, ips);
-    assert_eq!(f.account.ips_on(group, 8443).await, ["10.200.0.2"], "other ports are untouched");
+    assert_eq!(
+        f.account.ips_on(group, 8443).await,
+        ["10.200.0.2"],
+        "other ports are untouched"
+    );
 }
 
 #[tokio::test]
@@ -84,16 +101,32 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
     for name in ["a", "b", "c"] {
         bindings.push(f.binding(name, 2).await);
     }
-    f.syncer.handle(&bindings, "Frontdoor", &scheduled()).await.unwrap();
+    f.syncer
+        .handle(&bindings, "Frontdoor", &scheduled())
+        .await
+        .unwrap();
     assert!(f.writes() > 0, "the first run registers");
     f.proxy.reset();
 
-    let report = f.syncer.handle(&bindings, "Frontdoor", &scheduled()).await.unwrap();
-    assert!(report.bindings.iter().all(|b| b.registered + b.deregistered == 0 && b.unchanged == 2));
+    let report = f
+        .syncer
+        .handle(&bindings, "Frontdoor", &scheduled())
+        .await
+        .unwrap();
+    assert!(
+        report
+            .bindings
+            .iter()
+            .all(|b| b.registered + b.deregistered == 0 && b.unchanged == 2)
+    );
     assert_eq!(f.writes(), 0, "calls: {:?}", f.proxy.counts());
     assert_eq!(f.proxy.count("DescribeVpcEndpoints"), 1);
     assert_eq!(f.proxy.count("DescribeNetworkInterfaces"), 1);
-    assert_eq!(f.proxy.count("DescribeTargetHealth"), 3, "one per target group");
+    assert_eq!(
+        f.proxy.count("DescribeTargetHealth"),
+        3,
+        "one per target group"
+    );
     assert_eq!(f.proxy.calls().len(), 5);
 }
 
@@ -101,11 +134,24 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
 async fn an_event_for_an_unrelated_endpoint_does_nothing_and_says_so() {
     let f = Fixture::new().await;
     let binding = f.binding("a", 2).await;
-    let report = f.syncer.handle(std::slice::from_ref(&binding), "Frontdoor", &modify_event("vpce-0fedcba9876543210")).await.unwrap();
+    let report = f
+        .syncer
+        .handle(
+            std::slice::from_ref(&binding),
+            "Frontdoor",
+            &modify_event("vpce-0fedcba9876543210"),
+        )
+        .await
+        .unwrap();
     assert!(report.bindings.is_empty());
     assert!(report.note.unwrap().contains("names none"));
     assert!(f.proxy.calls().is_empty(), "{:?}", f.proxy.calls());
-    assert!(f.account.targets(&binding.target_group_arns[0]).await.is_empty());
+    assert!(
+        f.account
+            .targets(&binding.target_group_arns[0])
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -114,14 +160,37 @@ async fn a_scheduled_event_or_any_other_json_reconciles_every_binding() {
     let a = f.binding("a", 1).await;
     let b = f.binding("b", 2).await;
     let bindings = [a.clone(), b.clone()];
-    let report = f.syncer.handle(&bindings, "Frontdoor", &scheduled()).await.unwrap();
+    let report = f
+        .syncer
+        .handle(&bindings, "Frontdoor", &scheduled())
+        .await
+        .unwrap();
     assert_eq!(report.bindings.len(), 2);
-    assert_eq!(f.account.ips_on(&a.target_group_arns[0], 443).await, f.account.endpoint_ips(&a.vpc_endpoint_id).await);
-    assert_eq!(f.account.ips_on(&b.target_group_arns[0], 443).await, f.account.endpoint_ips(&b.vpc_endpoint_id).await);
+    assert_eq!(
+        f.account.ips_on(&a.target_group_arns[0], 443).await,
+        f.account.endpoint_ips(&a.vpc_endpoint_id).await
+    );
+    assert_eq!(
+        f.account.ips_on(&b.target_group_arns[0], 443).await,
+        f.account.endpoint_ips(&b.vpc_endpoint_id).await
+    );
 
-    f.account.deregister(&a.target_group_arns[0], &f.account.endpoint_ips(&a.vpc_endpoint_id).await[0], 443).await;
-    let report = f.syncer.handle(&bindings, "Frontdoor", &json!({})).await.unwrap();
-    assert_eq!(report.bindings.iter().map(|b| b.registered).sum::<usize>(), 1);
+    f.account
+        .deregister(
+            &a.target_group_arns[0],
+            &f.account.endpoint_ips(&a.vpc_endpoint_id).await[0],
+            443,
+        )
+        .await;
+    let report = f
+        .syncer
+        .handle(&bindings, "Frontdoor", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.bindings.iter().map(|b| b.registered).sum::<usize>(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -129,12 +198,19 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
     let f = Fixture::new().await;
     let binding = f.binding("a", 2).await;
     let group = &binding.target_group_arns[0];
-    f.syncer.handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled()).await.unwrap();
+    f.syncer
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled())
+        .await
+        .unwrap();
     let before = f.account.targets(group).await;
     f.account.delete_endpoint(&binding.vpc_endpoint_id).await;
     f.proxy.reset();
 
-    let err = f.syncer.handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled()).await.unwrap_err();
+    let err = f
+        .syncer
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled())
+        .await
+        .unwrap_err();
     assert_eq!(err.failed, 1);
     assert!(err.summary.contains(&binding.vpc_endpoint_id), "{err}");
     assert_eq!(f.account.targets(group).await, before, "the guard holds");
@@ -153,7 +229,11 @@ async fn one_failing_binding_does_not_stop_the_others() {
         port: 443,
     };
     let bindings = [gone.clone(), healthy.clone(), missing_group];
-    let err = f.syncer.handle(&bindings, "Frontdoor", &scheduled()).await.unwrap_err();
+    let err = f
+        .syncer
+        .handle(&bindings, "Frontdoor", &scheduled())
+        .await
+        .unwrap_err();
     assert_eq!((err.failed, err.total), (2, 3), "{err}");
     assert!(err.summary.contains("does not exist"), "{err}");
     assert_eq!(
@@ -164,8 +244,14 @@ async fn one_failing_binding_does_not_stop_the_others() {
 
 #[tokio::test]
 async fn scope_reads_the_endpoint_from_a_real_cloudtrail_event() {
-    let event: Value = serde_json::from_str(include_str!("../events/target-sync-modify-vpc-endpoint.json")).unwrap();
-    assert_eq!(Scope::of_event(&event), Scope::Endpoints(["vpce-0123456789abcdef0".to_owned()].into()));
+    let event: Value = serde_json::from_str(include_str!(
+        "../events/target-sync-modify-vpc-endpoint.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        Scope::of_event(&event),
+        Scope::Endpoints(["vpce-0123456789abcdef0".to_owned()].into())
+    );
     let scheduled: Value = serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
     assert_eq!(Scope::of_event(&scheduled), Scope::All);
 }

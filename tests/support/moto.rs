@@ -4,7 +4,7 @@
 
 use aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_ec2::types::{Filter, VpcEndpointType};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType};
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,7 +12,8 @@ pub const REGION: &str = "us-east-1";
 
 /// The moto_server that `scripts/with-moto` started.
 pub fn moto_url() -> String {
-    std::env::var("MOTO_URL").expect("MOTO_URL is not set: run the tests through `make test` (scripts/with-moto)")
+    std::env::var("MOTO_URL")
+        .expect("MOTO_URL is not set: run the tests through `make test` (scripts/with-moto)")
 }
 
 /// Sends `x-moto-account-id` on every request, which moto uses as the account.
@@ -30,7 +31,10 @@ impl Intercept for MotoAccount {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_ec2::error::BoxError> {
-        context.request_mut().headers_mut().insert("x-moto-account-id", self.0.clone());
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
         Ok(())
     }
 }
@@ -123,7 +127,12 @@ impl Account {
     }
 
     pub async fn delete_endpoint(&self, endpoint_id: &str) {
-        self.ec2.delete_vpc_endpoints().vpc_endpoint_ids(endpoint_id).send().await.unwrap();
+        self.ec2
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// The endpoint's ENI IPs, as `DescribeNetworkInterfaces` reports them.
@@ -173,7 +182,12 @@ impl Account {
     }
 
     pub async fn delete_target_group(&self, arn: &str) {
-        self.elb.delete_target_group().target_group_arn(arn).send().await.unwrap();
+        self.elb
+            .delete_target_group()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// The group's targets as sorted `ip:port` strings.
@@ -188,7 +202,13 @@ impl Account {
             .target_health_descriptions()
             .iter()
             .filter_map(|d| d.target())
-            .map(|t| format!("{}:{}", t.id().unwrap_or_default(), t.port().unwrap_or_default()))
+            .map(|t| {
+                format!(
+                    "{}:{}",
+                    t.id().unwrap_or_default(),
+                    t.port().unwrap_or_default()
+                )
+            })
             .collect();
         targets.sort();
         targets
@@ -208,7 +228,12 @@ impl Account {
         self.elb
             .register_targets()
             .target_group_arn(arn)
-            .targets(TargetDescription::builder().id(ip).port(i32::from(port)).build())
+            .targets(
+                TargetDescription::builder()
+                    .id(ip)
+                    .port(i32::from(port))
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -218,7 +243,12 @@ impl Account {
         self.elb
             .deregister_targets()
             .target_group_arn(arn)
-            .targets(TargetDescription::builder().id(ip).port(i32::from(port)).build())
+            .targets(
+                TargetDescription::builder()
+                    .id(ip)
+                    .port(i32::from(port))
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -243,7 +273,12 @@ impl Account {
     pub async fn prefix_list_id(&self, name: &str) -> String {
         self.ec2
             .describe_managed_prefix_lists()
-            .filters(Filter::builder().name("prefix-list-name").values(name).build())
+            .filters(
+                Filter::builder()
+                    .name("prefix-list-name")
+                    .values(name)
+                    .build(),
+            )
             .send()
             .await
             .unwrap()
@@ -252,6 +287,96 @@ impl Account {
             .unwrap()
             .to_owned()
     }
+
+    /// The number of entries a managed prefix list holds.
+    pub async fn prefix_list_entry_count(&self, prefix_list_id: &str) -> u64 {
+        self.ec2
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(prefix_list_id)
+            .send()
+            .await
+            .unwrap()
+            .entries()
+            .len() as u64
+    }
+
+    /// The group's inbound rules.
+    pub async fn inbound_rules(&self, group_id: &str) -> Vec<SecurityGroupRule> {
+        self.ec2
+            .describe_security_group_rules()
+            .filters(Filter::builder().name("group-id").values(group_id).build())
+            .send()
+            .await
+            .unwrap()
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .cloned()
+            .collect()
+    }
+
+    /// Adds an inbound rule by hand, as a person would in the console, and
+    /// returns its id.
+    pub async fn authorize_by_hand(&self, group_id: &str, permission: IpPermission) -> String {
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id)
+            .ip_permissions(permission)
+            .send()
+            .await
+            .unwrap()
+            .security_group_rules()[0]
+            .security_group_rule_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A TCP rule on one port from a prefix list, added by hand.
+    pub async fn allow_prefix_list(&self, group_id: &str, prefix_list_id: &str, port: u16) -> String {
+        let permission = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(i32::from(port))
+            .to_port(i32::from(port))
+            .prefix_list_ids(PrefixListId::builder().prefix_list_id(prefix_list_id).build())
+            .build();
+        self.authorize_by_hand(group_id, permission).await
+    }
+
+    /// A TCP rule on one port from an IPv4 CIDR, added by hand.
+    pub async fn allow_cidr(&self, group_id: &str, cidr: &str, port: u16) -> String {
+        let permission = IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(i32::from(port))
+            .to_port(i32::from(port))
+            .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+            .build();
+        self.authorize_by_hand(group_id, permission).await
+    }
+
+    /// Adds a tag to a security-group rule.
+    pub async fn tag_rule(&self, rule_id: &str, key: &str, value: &str) {
+        self.ec2
+            .create_tags()
+            .resources(rule_id)
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn revoke_rule(&self, group_id: &str, rule_id: &str) {
+        self.ec2
+            .revoke_security_group_ingress()
+            .group_id(group_id)
+            .security_group_rule_ids(rule_id)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn delete_security_group(&self, group_id: &str) {
+        self.ec2.delete_security_group().group_id(group_id).send().await.unwrap();
+    }
 }
 
 /// SDK configuration for an endpoint, with test credentials.
@@ -259,7 +384,9 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
         .load()
         .await
 }

@@ -69,7 +69,10 @@ pub struct NetworkInterface {
 /// Read access to VPC endpoints and their network interfaces.
 pub trait EndpointDirectory: Send + Sync {
     /// Describes the endpoints; ids that do not exist are left out.
-    fn endpoints(&self, ids: &[String]) -> impl Future<Output = Result<Vec<Endpoint>, AwsError>> + Send;
+    fn endpoints(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Endpoint>, AwsError>> + Send;
 
     /// Describes the network interfaces; ids that do not exist are left out.
     /// An empty list returns nothing, without a call (EC2 would answer with
@@ -102,11 +105,18 @@ pub trait TargetRegistry: Send + Sync {
         target_group_arn: &str,
     ) -> impl Future<Output = Result<Option<Vec<RegisteredTarget>>, AwsError>> + Send;
 
-    fn register(&self, target_group_arn: &str, targets: &[Target]) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn register(
+        &self,
+        target_group_arn: &str,
+        targets: &[Target],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
     /// Deregisters; a group already gone or a target not registered is fine.
-    fn deregister(&self, target_group_arn: &str, targets: &[Target])
-    -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn deregister(
+        &self,
+        target_group_arn: &str,
+        targets: &[Target],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// [`EndpointDirectory`] on EC2.
@@ -132,11 +142,19 @@ impl Ec2Endpoints {
         let mut endpoints = Vec::new();
         for page in pages {
             let page = page.map_err(|e| AwsError::from_sdk("DescribeVpcEndpoints", e))?;
-            endpoints.extend(page.vpc_endpoints().iter().map(|e| Endpoint {
-                id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
-                endpoint_type: e.vpc_endpoint_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
-                state: e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default(),
-                network_interface_ids: e.network_interface_ids().to_vec(),
+            endpoints.extend(page.vpc_endpoints().iter().map(|e| {
+                Endpoint {
+                    id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
+                    endpoint_type: e
+                        .vpc_endpoint_type()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
+                    state: e
+                        .state()
+                        .map(|s| s.as_str().to_ascii_lowercase())
+                        .unwrap_or_default(),
+                    network_interface_ids: e.network_interface_ids().to_vec(),
+                }
             }));
         }
         Ok(endpoints)
@@ -166,7 +184,11 @@ impl Ec2Endpoints {
 
 /// EC2 fails a whole batch when one id is unknown. That is rare, so only then
 /// ask one id at a time to learn which ones exist.
-async fn batch_or_each<T, F, Fut>(ids: &[String], not_found: &str, describe: F) -> Result<Vec<T>, AwsError>
+async fn batch_or_each<T, F, Fut>(
+    ids: &[String],
+    not_found: &str,
+    describe: F,
+) -> Result<Vec<T>, AwsError>
 where
     F: Fn(Vec<String>) -> Fut,
     Fut: Future<Output = Result<Vec<T>, AwsError>>,
@@ -199,9 +221,11 @@ impl EndpointDirectory for Ec2Endpoints {
     }
 
     async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, AwsError> {
-        batch_or_each(ids, "InvalidNetworkInterfaceID.NotFound", |batch| async move {
-            self.describe_interfaces(&batch).await
-        })
+        batch_or_each(
+            ids,
+            "InvalidNetworkInterfaceID.NotFound",
+            |batch| async move { self.describe_interfaces(&batch).await },
+        )
         .await
     }
 }
@@ -221,7 +245,12 @@ impl ElbTargets {
 fn descriptions(targets: &[Target]) -> Vec<TargetDescription> {
     targets
         .iter()
-        .map(|t| TargetDescription::builder().id(&t.ip).port(i32::from(t.port)).build())
+        .map(|t| {
+            TargetDescription::builder()
+                .id(&t.ip)
+                .port(i32::from(t.port))
+                .build()
+        })
         .collect()
 }
 
@@ -229,7 +258,10 @@ const TARGET_GROUP_NOT_FOUND: &str = "TargetGroupNotFound";
 const INVALID_TARGET: &str = "InvalidTarget";
 
 impl TargetRegistry for ElbTargets {
-    async fn targets(&self, target_group_arn: &str) -> Result<Option<Vec<RegisteredTarget>>, AwsError> {
+    async fn targets(
+        &self,
+        target_group_arn: &str,
+    ) -> Result<Option<Vec<RegisteredTarget>>, AwsError> {
         let result = self
             .client
             .describe_target_health()
@@ -288,20 +320,21 @@ impl TargetRegistry for ElbTargets {
                 .set_targets(Some(descriptions(batch)))
                 .send()
         };
-        let gone_or_absent = |err: &AwsError| err.has_code(TARGET_GROUP_NOT_FOUND) || err.has_code(INVALID_TARGET);
-        match deregister(targets).await.map_err(|e| AwsError::from_sdk("DeregisterTargets", e)) {
+        let gone_or_absent =
+            |err: &AwsError| err.has_code(TARGET_GROUP_NOT_FOUND) || err.has_code(INVALID_TARGET);
+        match deregister(targets)
+            .await
+            .map_err(|e| AwsError::from_sdk("DeregisterTargets", e))
+        {
             Err(err) if err.has_code(INVALID_TARGET) && targets.len() > 1 => {
                 // One unregistered target fails the whole batch: retry each,
                 // so that the others still go.
                 for target in targets {
-                    match deregister(std::slice::from_ref(target)).await {
-                        Err(e) => {
-                            let err = AwsError::from_sdk("DeregisterTargets", e);
-                            if !gone_or_absent(&err) {
-                                return Err(err);
-                            }
+                    if let Err(e) = deregister(std::slice::from_ref(target)).await {
+                        let err = AwsError::from_sdk("DeregisterTargets", e);
+                        if !gone_or_absent(&err) {
+                            return Err(err);
                         }
-                        Ok(_) => {}
                     }
                 }
                 Ok(())

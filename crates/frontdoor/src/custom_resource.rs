@@ -107,7 +107,10 @@ pub enum DeliveryError {
     #[error("PUT failed: {0}")]
     Transport(String),
     #[error("gave up after {attempts} attempts, last: {last}")]
-    Exhausted { attempts: u32, last: Box<DeliveryError> },
+    Exhausted {
+        attempts: u32,
+        last: Box<DeliveryError>,
+    },
 }
 
 /// Timing of the protocol.
@@ -276,13 +279,22 @@ pub async fn run<R: CustomResource>(
     let raw = event.payload;
     let envelope = Envelope::read(&raw)?;
     let response = match serde_json::from_value::<Request>(raw) {
-        Err(err) => failed(&envelope, unprovisioned_id(&envelope), invalid_request_reason(&err)),
+        Err(err) => failed(
+            &envelope,
+            unprovisioned_id(&envelope),
+            invalid_request_reason(&err),
+        ),
         Ok(request) => answer(resource, request, &envelope, handler_deadline).await,
     };
     let body = encode(&response);
     match response.status {
-        CloudFormationCustomResourceResponseStatus::Success => tracing::info!(physical_resource_id = %response.physical_resource_id, "answering SUCCESS"),
-        _ => tracing::error!(reason = response.reason.as_deref().unwrap_or_default(), "answering FAILED"),
+        CloudFormationCustomResourceResponseStatus::Success => {
+            tracing::info!(physical_resource_id = %response.physical_resource_id, "answering SUCCESS")
+        }
+        _ => tracing::error!(
+            reason = response.reason.as_deref().unwrap_or_default(),
+            "answering FAILED"
+        ),
     }
     responder
         .put(&envelope.response_url, body.clone())
@@ -322,7 +334,11 @@ async fn answer<R: CustomResource>(
         Ok(Err(join_error)) => {
             let detail = panic_text(join_error);
             tracing::error!(panic = %detail, "handler panicked");
-            failed(envelope, request_id, format!("Internal error: the handler panicked ({detail})."))
+            failed(
+                envelope,
+                request_id,
+                format!("Internal error: the handler panicked ({detail})."),
+            )
         }
         Err(_elapsed) => {
             abort.abort();
@@ -500,8 +516,16 @@ mod tests {
 
     #[test]
     fn oversized_data_turns_into_a_failure() {
-        let data = (0..200).map(|i| (format!("IP{i}"), "10.100.100.100".to_owned())).collect();
-        let response = succeeded(&envelope(), Success { physical_resource_id: "id".into(), data });
+        let data = (0..200)
+            .map(|i| (format!("IP{i}"), "10.100.100.100".to_owned()))
+            .collect();
+        let response = succeeded(
+            &envelope(),
+            Success {
+                physical_resource_id: "id".into(),
+                data,
+            },
+        );
         let body = encode(&response);
         assert!(body.len() < MAX_RESPONSE_BYTES);
         let parsed: Value = serde_json::from_str(&body).unwrap();
@@ -522,7 +546,10 @@ mod tests {
     fn a_failed_update_keeps_the_request_id() {
         let mut env = envelope();
         env.physical_resource_id = Some("old-id".into());
-        assert_eq!(failed(&env, "new-id".into(), "x").physical_resource_id, "old-id");
+        assert_eq!(
+            failed(&env, "new-id".into(), "x").physical_resource_id,
+            "old-id"
+        );
     }
 
     #[test]
@@ -535,20 +562,32 @@ mod tests {
         }
         let in_30s = now.duration_since(SystemTime::UNIX_EPOCH).unwrap() + Duration::from_secs(30);
         let left = settings.handler_deadline(in_30s.as_millis() as u64, now) - Instant::now();
-        assert!(left <= Duration::from_secs(25) && left > Duration::from_secs(24), "{left:?}");
+        assert!(
+            left <= Duration::from_secs(25) && left > Duration::from_secs(24),
+            "{left:?}"
+        );
     }
 
     #[test]
     fn stack_names_come_from_the_arn() {
-        assert_eq!(stack_name("arn:aws:cloudformation:us-east-1:1:stack/demo/uuid"), "demo");
+        assert_eq!(
+            stack_name("arn:aws:cloudformation:us-east-1:1:stack/demo/uuid"),
+            "demo"
+        );
         assert_eq!(stack_name("plain"), "plain");
     }
 
     #[test]
     fn request_errors_name_the_field() {
-        let err = serde_json::from_value::<Request>(serde_json::json!({"RequestType": "create"})).unwrap_err();
-        assert!(invalid_request_reason(&err).contains("RequestType `create`"), "{}", invalid_request_reason(&err));
-        let err = serde_json::from_value::<Request>(serde_json::json!({"RequestType": "Create"})).unwrap_err();
+        let err = serde_json::from_value::<Request>(serde_json::json!({"RequestType": "create"}))
+            .unwrap_err();
+        assert!(
+            invalid_request_reason(&err).contains("RequestType `create`"),
+            "{}",
+            invalid_request_reason(&err)
+        );
+        let err = serde_json::from_value::<Request>(serde_json::json!({"RequestType": "Create"}))
+            .unwrap_err();
         assert!(invalid_request_reason(&err).contains("missing field"));
     }
 

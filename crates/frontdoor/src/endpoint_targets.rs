@@ -26,12 +26,19 @@ pub struct EndpointTargetsProps {
 impl EndpointTargetsProps {
     pub fn parse(value: &Value) -> Result<Self, PropertyError> {
         let props = Properties::new(value)?;
-        let vpc_endpoint_id = props::ec2_id("VpcEndpointId", "vpce", props.required_str("VpcEndpointId")?)?;
+        let vpc_endpoint_id = props::ec2_id(
+            "VpcEndpointId",
+            "vpce",
+            props.required_str("VpcEndpointId")?,
+        )?;
         let arns = props.string_list("TargetGroupArns")?;
         if arns.is_empty() || arns.len() > MAX_TARGET_GROUPS {
             return Err(PropertyError::new(
                 "TargetGroupArns",
-                format!("must list 1 to {MAX_TARGET_GROUPS} target-group ARNs, got {}", arns.len()),
+                format!(
+                    "must list 1 to {MAX_TARGET_GROUPS} target-group ARNs, got {}",
+                    arns.len()
+                ),
             ));
         }
         let mut target_group_arns = Vec::with_capacity(arns.len());
@@ -110,7 +117,9 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
     async fn resolve(&self, endpoint_id: &str, deadline: Instant) -> Result<Vec<String>, Failure> {
         let endpoint = loop {
             let endpoint = self.describe(endpoint_id).await?.ok_or_else(|| {
-                Failure::new(format!("VpcEndpointId {endpoint_id} does not exist in this account and Region."))
+                Failure::new(format!(
+                    "VpcEndpointId {endpoint_id} does not exist in this account and Region."
+                ))
             })?;
             if endpoint.endpoint_type != "Interface" {
                 return Err(Failure::new(format!(
@@ -120,7 +129,9 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
             }
             match endpoint.state.as_str() {
                 "available" => break endpoint,
-                "pending" | "pendingacceptance" if Instant::now() + self.poll_interval + GIVE_UP_BEFORE_DEADLINE < deadline => {
+                "pending" | "pendingacceptance"
+                    if Instant::now() + self.poll_interval + GIVE_UP_BEFORE_DEADLINE < deadline =>
+                {
                     tracing::info!(endpoint_id, state = %endpoint.state, "waiting for the endpoint to be available");
                     tokio::time::sleep(self.poll_interval).await;
                 }
@@ -180,9 +191,16 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
     async fn register(&self, props: &EndpointTargetsProps, ips: &[String]) -> Result<(), Failure> {
         let desired: BTreeSet<String> = ips.iter().cloned().collect();
         for arn in &props.target_group_arns {
-            let current = self.registry.targets(arn).await.map_err(aws_failure)?.ok_or_else(|| {
-                Failure::new(format!("TargetGroupArns names {arn}, which does not exist."))
-            })?;
+            let current = self
+                .registry
+                .targets(arn)
+                .await
+                .map_err(aws_failure)?
+                .ok_or_else(|| {
+                    Failure::new(format!(
+                        "TargetGroupArns names {arn}, which does not exist."
+                    ))
+                })?;
             let plan = plan::registration_plan(&desired, props.port, &current);
             self.apply(arn, &plan).await?;
         }
@@ -190,12 +208,18 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
     }
 
     /// Deregisters exactly these IPs on the port; a group already gone is fine.
-    async fn deregister(&self, arns: &[String], port: u16, ips: &BTreeSet<String>) -> Result<(), Failure> {
+    async fn deregister(
+        &self,
+        arns: &[String],
+        port: u16,
+        ips: &BTreeSet<String>,
+    ) -> Result<(), Failure> {
         for arn in arns {
             let Some(current) = self.registry.targets(arn).await.map_err(aws_failure)? else {
                 continue;
             };
-            self.apply(arn, &plan::removal_plan(ips, port, &current)).await?;
+            self.apply(arn, &plan::removal_plan(ips, port, &current))
+                .await?;
         }
         Ok(())
     }
@@ -203,16 +227,27 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
     async fn apply(&self, arn: &str, plan: &TargetPlan) -> Result<(), Failure> {
         if !plan.register.is_empty() {
             tracing::info!(target_group = arn, targets = ?plan.register, "registering");
-            self.registry.register(arn, &plan.register).await.map_err(aws_failure)?;
+            self.registry
+                .register(arn, &plan.register)
+                .await
+                .map_err(aws_failure)?;
         }
         if !plan.deregister.is_empty() {
             tracing::info!(target_group = arn, targets = ?plan.deregister, "deregistering");
-            self.registry.deregister(arn, &plan.deregister).await.map_err(aws_failure)?;
+            self.registry
+                .deregister(arn, &plan.deregister)
+                .await
+                .map_err(aws_failure)?;
         }
         Ok(())
     }
 
-    async fn create(&self, props: &EndpointTargetsProps, id: String, deadline: Instant) -> Result<Success, Failure> {
+    async fn create(
+        &self,
+        props: &EndpointTargetsProps,
+        id: String,
+        deadline: Instant,
+    ) -> Result<Success, Failure> {
         let ips = self.resolve(&props.vpc_endpoint_id, deadline).await?;
         self.register(props, &ips).await?;
         Ok(Success {
@@ -246,7 +281,11 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         Ok(success)
     }
 
-    async fn delete(&self, props: Result<EndpointTargetsProps, PropertyError>, id: String) -> Result<Success, Failure> {
+    async fn delete(
+        &self,
+        props: Result<EndpointTargetsProps, PropertyError>,
+        id: String,
+    ) -> Result<Success, Failure> {
         let done = Success {
             physical_resource_id: id,
             data: BTreeMap::new(),
@@ -256,7 +295,8 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
             return Ok(done);
         };
         if let Some(ips) = self.current_ips(&props.vpc_endpoint_id).await? {
-            self.deregister(&props.target_group_arns, props.port, &ips).await?;
+            self.deregister(&props.target_group_arns, props.port, &ips)
+                .await?;
         }
         Ok(done)
     }
@@ -282,27 +322,42 @@ where
     fn physical_resource_id(&self, request: &Request) -> Option<String> {
         let common = custom_resource::common(request);
         let props = EndpointTargetsProps::parse(common.properties).ok()?;
-        Some(physical_id(common.stack_id, common.logical_resource_id, &props.vpc_endpoint_id))
+        Some(physical_id(
+            common.stack_id,
+            common.logical_resource_id,
+            &props.vpc_endpoint_id,
+        ))
     }
 
-    async fn handle(&self, request: Arc<Request>, invocation: Invocation) -> Result<Success, Failure> {
+    async fn handle(
+        &self,
+        request: Arc<Request>,
+        invocation: Invocation,
+    ) -> Result<Success, Failure> {
         let common = custom_resource::common(&request);
         let id_for = |props: &EndpointTargetsProps| {
-            physical_id(common.stack_id, common.logical_resource_id, &props.vpc_endpoint_id)
+            physical_id(
+                common.stack_id,
+                common.logical_resource_id,
+                &props.vpc_endpoint_id,
+            )
         };
         match request.as_ref() {
             Request::Create(_) => {
                 let props = EndpointTargetsProps::parse(common.properties)?;
-                self.create(&props, id_for(&props), invocation.deadline).await
+                self.create(&props, id_for(&props), invocation.deadline)
+                    .await
             }
             Request::Update(update) => {
                 let props = EndpointTargetsProps::parse(common.properties)?;
                 let old = EndpointTargetsProps::parse(&update.old_resource_properties).ok();
-                self.update_in_place(&props, old, id_for(&props), invocation.deadline).await
+                self.update_in_place(&props, old, id_for(&props), invocation.deadline)
+                    .await
             }
             Request::Delete(delete) => {
                 let props = EndpointTargetsProps::parse(common.properties);
-                self.delete(props, delete.physical_resource_id.clone()).await
+                self.delete(props, delete.physical_resource_id.clone())
+                    .await
             }
             _ => Err(Failure::new("Unknown RequestType.")),
         }
@@ -314,7 +369,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
+    const ARN: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
 
     fn eni(az: &str, ip: &str) -> NetworkInterface {
         NetworkInterface {
@@ -353,23 +409,54 @@ mod tests {
 
         let cases = [
             (json!({"TargetGroupArns": [ARN]}), "VpcEndpointId"),
-            (json!({"VpcEndpointId": "vpc-123", "TargetGroupArns": [ARN]}), "VpcEndpointId"),
-            (json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": []}), "TargetGroupArns"),
-            (json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": [ARN, ARN, ARN, ARN, ARN, ARN]}), "TargetGroupArns"),
-            (json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": ["arn:aws:s3:::b"]}), "TargetGroupArns"),
-            (json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": [ARN], "Port": "70000"}), "Port"),
-            (json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": [ARN], "Port": true}), "Port"),
+            (
+                json!({"VpcEndpointId": "vpc-123", "TargetGroupArns": [ARN]}),
+                "VpcEndpointId",
+            ),
+            (
+                json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": []}),
+                "TargetGroupArns",
+            ),
+            (
+                json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": [ARN, ARN, ARN, ARN, ARN, ARN]}),
+                "TargetGroupArns",
+            ),
+            (
+                json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": ["arn:aws:s3:::b"]}),
+                "TargetGroupArns",
+            ),
+            (
+                json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": [ARN], "Port": "70000"}),
+                "Port",
+            ),
+            (
+                json!({"VpcEndpointId": "vpce-01234567", "TargetGroupArns": [ARN], "Port": true}),
+                "Port",
+            ),
         ];
         for (value, field) in cases {
-            assert_eq!(EndpointTargetsProps::parse(&value).unwrap_err().property, field, "{value}");
+            assert_eq!(
+                EndpointTargetsProps::parse(&value).unwrap_err().property,
+                field,
+                "{value}"
+            );
         }
     }
 
     #[test]
     fn the_physical_id_changes_only_with_the_endpoint() {
         let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/front/1234";
-        assert_eq!(physical_id(stack, "Targets", "vpce-1"), physical_id(stack, "Targets", "vpce-1"));
-        assert_ne!(physical_id(stack, "Targets", "vpce-1"), physical_id(stack, "Targets", "vpce-2"));
-        assert_eq!(physical_id(stack, "Targets", "vpce-1"), "front/Targets/vpce-1");
+        assert_eq!(
+            physical_id(stack, "Targets", "vpce-1"),
+            physical_id(stack, "Targets", "vpce-1")
+        );
+        assert_ne!(
+            physical_id(stack, "Targets", "vpce-1"),
+            physical_id(stack, "Targets", "vpce-2")
+        );
+        assert_eq!(
+            physical_id(stack, "Targets", "vpce-1"),
+            "front/Targets/vpce-1"
+        );
     }
 }

@@ -35,7 +35,11 @@ pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<&str> {
 /// The never-empty guard: when the desired set is unknown (`None`) or empty,
 /// nothing is deregistered, because an unreadable endpoint must not empty
 /// the group.
-pub fn sync_plan(desired: Option<&BTreeSet<String>>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
+pub fn sync_plan(
+    desired: Option<&BTreeSet<String>>,
+    port: u16,
+    current: &[RegisteredTarget],
+) -> TargetPlan {
     let present = present_on(port, current);
     let Some(desired) = desired.filter(|d| !d.is_empty()) else {
         return TargetPlan::default();
@@ -55,13 +59,20 @@ pub fn sync_plan(desired: Option<&BTreeSet<String>>, port: u16, current: &[Regis
             .filter(|ip| !desired.contains(**ip))
             .map(|ip| target(ip))
             .collect(),
-        unchanged: desired.iter().filter(|ip| present.contains(ip.as_str())).count(),
+        unchanged: desired
+            .iter()
+            .filter(|ip| present.contains(ip.as_str()))
+            .count(),
     }
 }
 
 /// Registers what is missing of `desired` and touches nothing else: the
 /// plan of a custom resource, which shares the group with other owners.
-pub fn registration_plan(desired: &BTreeSet<String>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
+pub fn registration_plan(
+    desired: &BTreeSet<String>,
+    port: u16,
+    current: &[RegisteredTarget],
+) -> TargetPlan {
     TargetPlan {
         deregister: Vec::new(),
         ..sync_plan(Some(desired), port, current)
@@ -80,7 +91,10 @@ pub fn removal_plan(ips: &BTreeSet<String>, port: u16, current: &[RegisteredTarg
         deregister: ips
             .iter()
             .filter(|ip| registered.contains(ip.as_str()))
-            .map(|ip| Target { ip: ip.clone(), port })
+            .map(|ip| Target {
+                ip: ip.clone(),
+                port,
+            })
             .collect(),
         unchanged: 0,
     }
@@ -93,7 +107,10 @@ mod tests {
 
     fn registered(ip: &str, port: u16, draining: bool) -> RegisteredTarget {
         RegisteredTarget {
-            target: Target { ip: ip.into(), port },
+            target: Target {
+                ip: ip.into(),
+                port,
+            },
             draining,
         }
     }
@@ -124,14 +141,30 @@ mod tests {
             registered("10.0.0.2", 8443, false),
         ];
         let plan = sync_plan(Some(&set(&["10.0.0.1", "10.0.0.2"])), 443, &current);
-        assert_eq!(plan.register, [Target { ip: "10.0.0.2".into(), port: 443 }]);
-        assert_eq!(plan.deregister, [Target { ip: "10.0.0.9".into(), port: 443 }]);
+        assert_eq!(
+            plan.register,
+            [Target {
+                ip: "10.0.0.2".into(),
+                port: 443
+            }]
+        );
+        assert_eq!(
+            plan.deregister,
+            [Target {
+                ip: "10.0.0.9".into(),
+                port: 443
+            }]
+        );
         assert_eq!(plan.unchanged, 1);
     }
 
     #[test]
     fn a_draining_desired_target_is_registered_again() {
-        let plan = sync_plan(Some(&set(&["10.0.0.1"])), 443, &[registered("10.0.0.1", 443, true)]);
+        let plan = sync_plan(
+            Some(&set(&["10.0.0.1"])),
+            443,
+            &[registered("10.0.0.1", 443, true)],
+        );
         assert_eq!(plan.register.len(), 1);
         assert!(plan.deregister.is_empty());
     }
@@ -144,7 +177,13 @@ mod tests {
             registered("10.0.0.3", 443, false),
         ];
         let plan = removal_plan(&set(&["10.0.0.1", "10.0.0.2"]), 443, &current);
-        assert_eq!(plan.deregister, [Target { ip: "10.0.0.1".into(), port: 443 }]);
+        assert_eq!(
+            plan.deregister,
+            [Target {
+                ip: "10.0.0.1".into(),
+                port: 443
+            }]
+        );
     }
 
     fn ips() -> impl Strategy<Value = BTreeSet<String>> {
@@ -153,7 +192,11 @@ mod tests {
 
     fn currents() -> impl Strategy<Value = Vec<RegisteredTarget>> {
         proptest::collection::vec(
-            ((0u8..12), prop_oneof![Just(443u16), Just(8443u16)], any::<bool>())
+            (
+                (0u8..12),
+                prop_oneof![Just(443u16), Just(8443u16)],
+                any::<bool>(),
+            )
                 .prop_map(|(n, port, draining)| registered(&format!("10.0.0.{n}"), port, draining)),
             0..10,
         )

@@ -67,9 +67,7 @@ impl<'a> Properties<'a> {
     }
 
     fn get(&self, name: &str) -> Option<&'a Value> {
-        self.map
-            .and_then(|m| m.get(name))
-            .filter(|v| !v.is_null())
+        self.map.and_then(|m| m.get(name)).filter(|v| !v.is_null())
     }
 
     /// A required, non-empty string.
@@ -105,7 +103,10 @@ impl<'a> Properties<'a> {
         let bad = |got: &Value| {
             PropertyError::new(
                 name,
-                format!("must be a whole number from {min} to {max}, got {}", describe(got)),
+                format!(
+                    "must be a whole number from {min} to {max}, got {}",
+                    describe(got)
+                ),
             )
         };
         let Some(value) = self.get(name) else {
@@ -150,7 +151,10 @@ impl<'a> Properties<'a> {
                     Value::String(s) => Ok(s.trim()),
                     other => Err(PropertyError::new(
                         name,
-                        format!("must be a list of strings, got an item that is {}", describe(other)),
+                        format!(
+                            "must be a list of strings, got an item that is {}",
+                            describe(other)
+                        ),
                     )),
                 })
                 .collect::<Result<_, _>>()?,
@@ -174,14 +178,19 @@ pub fn ec2_id<'a>(property: &str, prefix: &str, value: &'a str) -> Result<&'a st
         .and_then(|rest| rest.strip_prefix('-'))
         .is_some_and(|hex| {
             matches!(hex.len(), 8 | 17)
-                && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         });
     if ok {
         Ok(value)
     } else {
         Err(PropertyError::new(
             property,
-            format!("must be an id like {prefix}-0123456789abcdef0, got {}", quote(value)),
+            format!(
+                "must be an id like {prefix}-0123456789abcdef0, got {}",
+                quote(value)
+            ),
         ))
     }
 }
@@ -191,17 +200,28 @@ pub fn ec2_id<'a>(property: &str, prefix: &str, value: &'a str) -> Result<&'a st
 pub fn target_group_arn<'a>(property: &str, value: &'a str) -> Result<&'a str, PropertyError> {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     let well_formed = match parts.as_slice() {
-        ["arn", partition, "elasticloadbalancing", region, account, resource] => {
+        [
+            "arn",
+            partition,
+            "elasticloadbalancing",
+            region,
+            account,
+            resource,
+        ] => {
             partition.starts_with("aws")
                 && !region.is_empty()
-                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && account.len() == 12
                 && account.bytes().all(|b| b.is_ascii_digit())
                 && resource
                     .strip_prefix("targetgroup/")
                     .and_then(|rest| rest.split_once('/'))
                     .is_some_and(|(name, id)| {
-                        !name.is_empty() && !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())
+                        !name.is_empty()
+                            && !id.is_empty()
+                            && id.bytes().all(|b| b.is_ascii_hexdigit())
                     })
         }
         _ => false,
@@ -251,7 +271,10 @@ mod tests {
             assert!(err.to_string().starts_with("property "), "{err}");
         }
         assert_eq!(p.port_or("Port", 443).unwrap_err().property, "Port");
-        assert_eq!(p.required_str("Absent").unwrap_err().to_string(), "property Absent: is required");
+        assert_eq!(
+            p.required_str("Absent").unwrap_err().to_string(),
+            "property Absent: is required"
+        );
     }
 
     #[test]
@@ -276,7 +299,8 @@ mod tests {
         assert!(ec2_id("X", "vpce", "vpce-01234567").is_ok());
         assert!(ec2_id("X", "vpce", "sg-0123456789abcdef0").is_err());
         assert!(ec2_id("X", "vpce", "vpce-0123456789ABCDEF0").is_err());
-        let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
+        let arn =
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
         assert!(target_group_arn("X", arn).is_ok());
         assert!(target_group_arn("X", &arn.replace("targetgroup", "loadbalancer/app")).is_err());
         assert!(target_group_arn("X", &arn.replace("elasticloadbalancing", "ec2")).is_err());

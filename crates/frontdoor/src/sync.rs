@@ -56,12 +56,17 @@ pub fn bindings_from_env() -> Result<Vec<Binding>, ConfigError> {
 /// Parses and checks every binding; one bad binding rejects them all, so
 /// that no run acts on half a configuration.
 pub fn parse_bindings(text: &str) -> Result<Vec<Binding>, ConfigError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::NotAnArray(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| ConfigError::NotAnArray(e.to_string()))?;
     let Value::Array(items) = value else {
-        return Err(ConfigError::NotAnArray("the top level is not an array".into()));
+        return Err(ConfigError::NotAnArray(
+            "the top level is not an array".into(),
+        ));
     };
     if items.is_empty() {
-        return Err(ConfigError::NotAnArray("the array is empty; list at least one binding".into()));
+        return Err(ConfigError::NotAnArray(
+            "the array is empty; list at least one binding".into(),
+        ));
     }
     let bindings = items
         .iter()
@@ -75,7 +80,10 @@ pub fn parse_bindings(text: &str) -> Result<Vec<Binding>, ConfigError> {
                 return Err(ConfigError::Binding {
                     index,
                     field: "targetGroupArns".into(),
-                    problem: format!("{arn} on port {} is already owned by another binding", binding.port),
+                    problem: format!(
+                        "{arn} on port {} is already owned by another binding",
+                        binding.port
+                    ),
                 });
             }
         }
@@ -93,7 +101,10 @@ fn parse_binding(index: usize, item: &Value) -> Result<Binding, ConfigError> {
         return Err(error("", "must be an object".into()));
     };
     if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(error(unknown, format!("is not a field; the fields are {}", FIELDS.join(", "))));
+        return Err(error(
+            unknown,
+            format!("is not a field; the fields are {}", FIELDS.join(", ")),
+        ));
     }
     // The same checks as the custom resource's properties, with the JSON names.
     let properties = props::Properties::new(item).map_err(|e| error("", e.problem))?;
@@ -102,10 +113,18 @@ fn parse_binding(index: usize, item: &Value) -> Result<Binding, ConfigError> {
     let endpoint = props::ec2_id("vpcEndpointId", "vpce", endpoint).map_err(rename)?;
     let arns = match map.get("targetGroupArns") {
         Some(Value::Array(_)) => properties.string_list("targetGroupArns").map_err(rename)?,
-        _ => return Err(error("targetGroupArns", "must be a list of target-group ARNs".into())),
+        _ => {
+            return Err(error(
+                "targetGroupArns",
+                "must be a list of target-group ARNs".into(),
+            ));
+        }
     };
     if arns.is_empty() {
-        return Err(error("targetGroupArns", "must list at least one target-group ARN".into()));
+        return Err(error(
+            "targetGroupArns",
+            "must list at least one target-group ARN".into(),
+        ));
     }
     let mut target_group_arns: Vec<String> = Vec::with_capacity(arns.len());
     for arn in arns {
@@ -130,7 +149,11 @@ pub enum Scope {
     Endpoints(BTreeSet<String>),
 }
 
-const ENDPOINT_EVENTS: [&str; 3] = ["CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints"];
+const ENDPOINT_EVENTS: [&str; 3] = [
+    "CreateVpcEndpoint",
+    "ModifyVpcEndpoint",
+    "DeleteVpcEndpoints",
+];
 
 impl Scope {
     /// Reads the scope from any JSON.
@@ -217,11 +240,16 @@ impl SyncReport {
 
     /// The run's metrics, without dimensions.
     pub fn metrics(&self, namespace: &str) -> MetricSet {
-        let sum = |f: fn(&BindingReport) -> usize| self.bindings.iter().map(f).sum::<usize>() as f64;
+        let sum =
+            |f: fn(&BindingReport) -> usize| self.bindings.iter().map(f).sum::<usize>() as f64;
         MetricSet::new(namespace)
             .metric("TargetsRegistered", Unit::Count, sum(|b| b.registered))
             .metric("TargetsDeregistered", Unit::Count, sum(|b| b.deregistered))
-            .metric("BindingsOutOfSync", Unit::Count, sum(|b| usize::from(b.out_of_sync())))
+            .metric(
+                "BindingsOutOfSync",
+                Unit::Count,
+                sum(|b| usize::from(b.out_of_sync())),
+            )
             .metric("SyncErrors", Unit::Count, self.errors() as f64)
     }
 }
@@ -269,7 +297,12 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
 
     /// Handles one invocation: reconciles what the event asks for, writes the
     /// metrics, and fails if any binding failed.
-    pub async fn handle(&self, bindings: &[Binding], namespace: &str, event: &Value) -> Result<SyncReport, SyncFailed> {
+    pub async fn handle(
+        &self,
+        bindings: &[Binding],
+        namespace: &str,
+        event: &Value,
+    ) -> Result<SyncReport, SyncFailed> {
         let report = self.run(bindings, &Scope::of_event(event)).await;
         if let Err(err) = report.metrics(namespace).emit() {
             tracing::warn!(%err, "metrics could not be written");
@@ -288,7 +321,10 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     pub async fn run(&self, bindings: &[Binding], scope: &Scope) -> SyncReport {
         let selected: Vec<&Binding> = bindings.iter().filter(|b| scope.covers(b)).collect();
         if selected.is_empty() {
-            let note = format!("the event names none of the {} bindings' endpoints; nothing to do", bindings.len());
+            let note = format!(
+                "the event names none of the {} bindings' endpoints; nothing to do",
+                bindings.len()
+            );
             tracing::info!("{note}");
             return SyncReport {
                 bindings: Vec::new(),
@@ -312,27 +348,33 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     /// a binding's desired state is unknown.
     async fn desired_states(&self, bindings: &[&Binding]) -> Vec<Result<BTreeSet<String>, String>> {
         let endpoint_ids: Vec<String> = unique(bindings.iter().map(|b| b.vpc_endpoint_id.clone()));
-        let endpoints: BTreeMap<String, Endpoint> = match self.directory.endpoints(&endpoint_ids).await {
-            Ok(found) => found.into_iter().map(|e| (e.id.clone(), e)).collect(),
-            Err(err) => return vec![Err(read_error(&err)); bindings.len()],
-        };
+        let endpoints: BTreeMap<String, Endpoint> =
+            match self.directory.endpoints(&endpoint_ids).await {
+                Ok(found) => found.into_iter().map(|e| (e.id.clone(), e)).collect(),
+                Err(err) => return vec![Err(read_error(&err)); bindings.len()],
+            };
         let eni_ids: Vec<String> = unique(
             endpoints
                 .values()
                 .filter(|e| e.state == "available")
                 .flat_map(|e| e.network_interface_ids.iter().cloned()),
         );
-        let interfaces: BTreeMap<String, NetworkInterface> = match self.directory.network_interfaces(&eni_ids).await {
-            Ok(found) => found.into_iter().map(|n| (n.id.clone(), n)).collect(),
-            Err(err) => return vec![Err(read_error(&err)); bindings.len()],
-        };
+        let interfaces: BTreeMap<String, NetworkInterface> =
+            match self.directory.network_interfaces(&eni_ids).await {
+                Ok(found) => found.into_iter().map(|n| (n.id.clone(), n)).collect(),
+                Err(err) => return vec![Err(read_error(&err)); bindings.len()],
+            };
         bindings
             .iter()
             .map(|binding| desired_ips(&binding.vpc_endpoint_id, &endpoints, &interfaces))
             .collect()
     }
 
-    async fn reconcile(&self, binding: &Binding, desired: Result<BTreeSet<String>, String>) -> BindingReport {
+    async fn reconcile(
+        &self,
+        binding: &Binding,
+        desired: Result<BTreeSet<String>, String>,
+    ) -> BindingReport {
         let mut report = BindingReport {
             vpc_endpoint_id: binding.vpc_endpoint_id.clone(),
             port: binding.port,
@@ -347,7 +389,10 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
             }
         };
         for arn in &binding.target_group_arns {
-            if let Err(reason) = self.reconcile_group(arn, binding.port, &desired, &mut report).await {
+            if let Err(reason) = self
+                .reconcile_group(arn, binding.port, &desired, &mut report)
+                .await
+            {
                 tracing::error!(endpoint = %binding.vpc_endpoint_id, target_group = %arn, %reason, "binding failed");
                 report.skipped = Some(reason);
                 break;
@@ -377,12 +422,18 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
         // Register first, so that the group is never emptier than it must be.
         if !plan.register.is_empty() {
             tracing::info!(target_group = %arn, targets = ?plan.register, "registering");
-            self.registry.register(arn, &plan.register).await.map_err(|e| e.to_string())?;
+            self.registry
+                .register(arn, &plan.register)
+                .await
+                .map_err(|e| e.to_string())?;
             report.registered += plan.register.len();
         }
         if !plan.deregister.is_empty() {
             tracing::info!(target_group = %arn, targets = ?plan.deregister, "deregistering");
-            self.registry.deregister(arn, &plan.deregister).await.map_err(|e| e.to_string())?;
+            self.registry
+                .deregister(arn, &plan.deregister)
+                .await
+                .map_err(|e| e.to_string())?;
             report.deregistered += plan.deregister.len();
         }
         Ok(())
@@ -408,7 +459,10 @@ fn desired_ips(
         .get(endpoint_id)
         .ok_or_else(|| format!("endpoint {endpoint_id} does not exist"))?;
     if endpoint.state != "available" {
-        return Err(format!("endpoint {endpoint_id} is {}, not available", endpoint.state));
+        return Err(format!(
+            "endpoint {endpoint_id} is {}, not available",
+            endpoint.state
+        ));
     }
     if endpoint.network_interface_ids.is_empty() {
         return Err(format!("endpoint {endpoint_id} has no network interfaces"));
@@ -420,7 +474,11 @@ fn desired_ips(
             interfaces
                 .get(id)
                 .and_then(|n| n.private_ip.clone())
-                .ok_or_else(|| format!("network interface {id} of endpoint {endpoint_id} could not be described"))
+                .ok_or_else(|| {
+                    format!(
+                        "network interface {id} of endpoint {endpoint_id} could not be described"
+                    )
+                })
         })
         .collect()
 }
@@ -430,11 +488,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
+    const ARN: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
 
     #[test]
     fn bindings_parse_with_a_default_port() {
-        let text = json!([{"vpcEndpointId": "vpce-0123456789abcdef0", "targetGroupArns": [ARN]}]).to_string();
+        let text = json!([{"vpcEndpointId": "vpce-0123456789abcdef0", "targetGroupArns": [ARN]}])
+            .to_string();
         let bindings = parse_bindings(&text).unwrap();
         assert_eq!(bindings[0].port, 443);
         assert_eq!(bindings[0].target_group_arns, [ARN]);
@@ -444,13 +504,34 @@ mod tests {
     fn invalid_bindings_name_the_binding_and_the_field() {
         let good = json!({"vpcEndpointId": "vpce-0123456789abcdef0", "targetGroupArns": [ARN]});
         let cases = [
-            (json!([good, {"targetGroupArns": [ARN]}]), "FRONTDOOR_BINDINGS[1].vpcEndpointId"),
-            (json!([{"vpcEndpointId": "vpc-1", "targetGroupArns": [ARN]}]), "[0].vpcEndpointId"),
-            (json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": []}]), "[0].targetGroupArns"),
-            (json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": ARN}]), "[0].targetGroupArns"),
-            (json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": ["arn:x"]}]), "[0].targetGroupArns"),
-            (json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": [ARN], "port": "x"}]), "[0].port"),
-            (json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": [ARN], "prot": 1}]), "[0].prot"),
+            (
+                json!([good, {"targetGroupArns": [ARN]}]),
+                "FRONTDOOR_BINDINGS[1].vpcEndpointId",
+            ),
+            (
+                json!([{"vpcEndpointId": "vpc-1", "targetGroupArns": [ARN]}]),
+                "[0].vpcEndpointId",
+            ),
+            (
+                json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": []}]),
+                "[0].targetGroupArns",
+            ),
+            (
+                json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": ARN}]),
+                "[0].targetGroupArns",
+            ),
+            (
+                json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": ["arn:x"]}]),
+                "[0].targetGroupArns",
+            ),
+            (
+                json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": [ARN], "port": "x"}]),
+                "[0].port",
+            ),
+            (
+                json!([{"vpcEndpointId": "vpce-01234567", "targetGroupArns": [ARN], "prot": 1}]),
+                "[0].prot",
+            ),
             (json!([good, good]), "[1].targetGroupArns"),
             (json!([7]), "[0]"),
         ];
@@ -458,8 +539,14 @@ mod tests {
             let err = parse_bindings(&value.to_string()).unwrap_err().to_string();
             assert!(err.contains(needle), "{err} should contain {needle}");
         }
-        assert!(matches!(parse_bindings("{}"), Err(ConfigError::NotAnArray(_))));
-        assert!(matches!(parse_bindings("not json"), Err(ConfigError::NotAnArray(_))));
+        assert!(matches!(
+            parse_bindings("{}"),
+            Err(ConfigError::NotAnArray(_))
+        ));
+        assert!(matches!(
+            parse_bindings("not json"),
+            Err(ConfigError::NotAnArray(_))
+        ));
     }
 
     fn cloudtrail(event_name: &str, request: Value) -> Value {
@@ -473,20 +560,32 @@ mod tests {
 
     #[test]
     fn cloudtrail_events_scope_to_the_endpoints_they_name() {
-        let event = cloudtrail("ModifyVpcEndpoint", json!({"ModifyVpcEndpointRequest": {"VpcEndpointId": "vpce-0123456789abcdef0"}}));
-        assert_eq!(Scope::of_event(&event), Scope::Endpoints(["vpce-0123456789abcdef0".to_owned()].into()));
+        let event = cloudtrail(
+            "ModifyVpcEndpoint",
+            json!({"ModifyVpcEndpointRequest": {"VpcEndpointId": "vpce-0123456789abcdef0"}}),
+        );
+        assert_eq!(
+            Scope::of_event(&event),
+            Scope::Endpoints(["vpce-0123456789abcdef0".to_owned()].into())
+        );
         let event = cloudtrail(
             "DeleteVpcEndpoints",
             json!({"DeleteVpcEndpointsRequest": {"VpcEndpointId": [{"tag": 1, "content": "vpce-01234567"}]}}),
         );
-        assert_eq!(Scope::of_event(&event), Scope::Endpoints(["vpce-01234567".to_owned()].into()));
+        assert_eq!(
+            Scope::of_event(&event),
+            Scope::Endpoints(["vpce-01234567".to_owned()].into())
+        );
     }
 
     #[test]
     fn other_events_scope_to_all_bindings() {
         assert_eq!(Scope::of_event(&json!({})), Scope::All);
         assert_eq!(Scope::of_event(&json!("text")), Scope::All);
-        assert_eq!(Scope::of_event(&cloudtrail("RunInstances", json!({"x": "vpce-01234567"}))), Scope::All);
+        assert_eq!(
+            Scope::of_event(&cloudtrail("RunInstances", json!({"x": "vpce-01234567"}))),
+            Scope::All
+        );
         let scheduled = json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "123456789012", "time": "2026-11-22T00:00:00Z", "region": "us-east-1", "resources": [], "detail": {}});
         assert_eq!(Scope::of_event(&scheduled), Scope::All);
@@ -511,7 +610,10 @@ mod tests {
                 .collect())
         }
 
-        async fn network_interfaces(&self, ids: &[String]) -> Result<Vec<NetworkInterface>, AwsError> {
+        async fn network_interfaces(
+            &self,
+            ids: &[String],
+        ) -> Result<Vec<NetworkInterface>, AwsError> {
             Ok(ids
                 .iter()
                 .enumerate()
@@ -534,10 +636,16 @@ mod tests {
     impl TargetRegistry for DrainingRegistry {
         async fn targets(&self, _: &str) -> Result<Option<Vec<RegisteredTarget>>, AwsError> {
             let target = |ip: &str, draining| RegisteredTarget {
-                target: Target { ip: ip.into(), port: 443 },
+                target: Target {
+                    ip: ip.into(),
+                    port: 443,
+                },
                 draining,
             };
-            Ok(Some(vec![target("10.0.0.1", true), target("10.0.0.2", false)]))
+            Ok(Some(vec![
+                target("10.0.0.1", true),
+                target("10.0.0.2", false),
+            ]))
         }
 
         async fn register(&self, _: &str, targets: &[Target]) -> Result<(), AwsError> {
@@ -563,7 +671,10 @@ mod tests {
         assert_eq!(report.bindings[0].registered, 1);
         assert_eq!(
             *syncer.registry.registered.lock().unwrap(),
-            [Target { ip: "10.0.0.1".into(), port: 443 }]
+            [Target {
+                ip: "10.0.0.1".into(),
+                port: 443
+            }]
         );
         assert!(syncer.registry.deregistered.lock().unwrap().is_empty());
     }
@@ -572,9 +683,19 @@ mod tests {
     fn metrics_sum_the_bindings() {
         let report = SyncReport {
             bindings: vec![
-                BindingReport { registered: 2, deregistered: 1, ..Default::default() },
-                BindingReport { skipped: Some("gone".into()), ..Default::default() },
-                BindingReport { unchanged: 3, ..Default::default() },
+                BindingReport {
+                    registered: 2,
+                    deregistered: 1,
+                    ..Default::default()
+                },
+                BindingReport {
+                    skipped: Some("gone".into()),
+                    ..Default::default()
+                },
+                BindingReport {
+                    unchanged: 3,
+                    ..Default::default()
+                },
             ],
             note: None,
         };

@@ -5,12 +5,15 @@ use std::process::Command;
 
 fn start_with_bindings(bindings: Option<&str>) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_target-sync"));
-    command.env_remove("FRONTDOOR_BINDINGS").env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+    command
+        .env_remove("FRONTDOOR_BINDINGS")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
     if let Some(bindings) = bindings {
         command.env("FRONTDOOR_BINDINGS", bindings);
     }
     let output = command.output().unwrap();
-    let text = String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr);
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
     (output.status.success(), text)
 }
 
