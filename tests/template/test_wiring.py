@@ -231,7 +231,7 @@ def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role
 def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
     r = render(CLOUDFRONT)
     s = statements(r, "PrefixListIngressRole")
-    assert set(s) == {"Logs", "ReadGroupsAndPrefixLists", "WriteOwnGroupIngress", "TagRulesOnCreate"}
+    assert set(s) == {"Logs", "ReadGroupsAndPrefixLists", "WriteOwnGroupIngress", "TagOwnRules"}
     group_arn = {
         "Fn::Sub": f"arn:aws:ec2:{REGION}:123456789012:security-group/${{CloudFrontOriginSecurityGroup.GroupId}}"
     }
@@ -239,14 +239,20 @@ def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
     write = s["WriteOwnGroupIngress"]
     assert sorted_actions(write) == ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
     assert write["Resource"] == [group_arn, rule_arns]
-    tag = s["TagRulesOnCreate"]
-    assert sorted_actions(tag) == ["ec2:CreateTags"]
-    assert tag["Resource"] == [group_arn, rule_arns]
-    assert tag["Condition"] == {"StringEquals": {"ec2:CreateAction": "AuthorizeSecurityGroupIngress"}}
+    assert "Condition" not in write
+    # Tags: only on rules, and only the function's own owner tags (present, never all tags).
+    tag = s["TagOwnRules"]
+    assert sorted_actions(tag) == ["ec2:CreateTags", "ec2:DeleteTags"]
+    assert _listify(tag["Resource"]) == [rule_arns]
+    assert tag["Condition"] == {
+        "ForAllValues:StringLike": {"aws:TagKeys": "frontdoor:owner:*"},
+        "Null": {"aws:TagKeys": "false"},
+    }
     assert sorted_actions(s["ReadGroupsAndPrefixLists"]) == [
         "ec2:DescribeManagedPrefixLists",
         "ec2:DescribeSecurityGroupRules",
         "ec2:DescribeSecurityGroups",
+        "ec2:GetManagedPrefixListEntries",
     ]
     # ... and that group is the one the custom resource opens.
     assert r.props("CloudFrontIngress")["SecurityGroupId"] == {"Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]}
