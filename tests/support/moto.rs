@@ -4,7 +4,9 @@
 
 use aws_sdk_ec2::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType,
+};
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -332,12 +334,21 @@ impl Account {
     }
 
     /// A TCP rule on one port from a prefix list, added by hand.
-    pub async fn allow_prefix_list(&self, group_id: &str, prefix_list_id: &str, port: u16) -> String {
+    pub async fn allow_prefix_list(
+        &self,
+        group_id: &str,
+        prefix_list_id: &str,
+        port: u16,
+    ) -> String {
         let permission = IpPermission::builder()
             .ip_protocol("tcp")
             .from_port(i32::from(port))
             .to_port(i32::from(port))
-            .prefix_list_ids(PrefixListId::builder().prefix_list_id(prefix_list_id).build())
+            .prefix_list_ids(
+                PrefixListId::builder()
+                    .prefix_list_id(prefix_list_id)
+                    .build(),
+            )
             .build();
         self.authorize_by_hand(group_id, permission).await
     }
@@ -375,7 +386,12 @@ impl Account {
     }
 
     pub async fn delete_security_group(&self, group_id: &str) {
-        self.ec2.delete_security_group().group_id(group_id).send().await.unwrap();
+        self.ec2
+            .delete_security_group()
+            .group_id(group_id)
+            .send()
+            .await
+            .unwrap();
     }
 }
 

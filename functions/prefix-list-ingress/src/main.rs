@@ -1,1 +1,21 @@
-fn main() {}
+//! `prefix-list-ingress`: the handler of `Custom::PrefixListIngress`.
+
+use frontdoor::aws::security_groups::Ec2SecurityGroups;
+use frontdoor::custom_resource::{self, Responder, Settings};
+use frontdoor::ingress::PrefixListIngress;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let resource = Arc::new(PrefixListIngress::new(Ec2SecurityGroups::new(
+        aws_sdk_ec2::Client::new(&config),
+    )));
+    let responder = Responder::new(Settings::from_env())?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        custom_resource::run(Arc::clone(&resource), &responder, event)
+    }))
+    .await
+}
