@@ -48,10 +48,13 @@ impl ResponseUrl {
         let server_state = Arc::clone(&state);
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let state = Arc::clone(&server_state);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| record(Arc::clone(&state), req));
+                    let service =
+                        hyper::service::service_fn(move |req| record(Arc::clone(&state), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
@@ -59,7 +62,10 @@ impl ResponseUrl {
             }
         });
         Self {
-            url: format!("http://{addr}/cloudformation-custom-resource-response-useast1/{}?X-Amz-Signature=abc", addr.port()),
+            url: format!(
+                "http://{addr}/cloudformation-custom-resource-response-useast1/{}?X-Amz-Signature=abc",
+                addr.port()
+            ),
             state,
         }
     }
@@ -78,12 +84,18 @@ impl ResponseUrl {
     pub fn only(&self) -> Value {
         let puts = self.puts();
         assert_eq!(puts.len(), 1, "expected exactly one response, got {puts:?}");
-        assert_eq!(puts[0].content_type, None, "the PUT must not carry a Content-Type");
+        assert_eq!(
+            puts[0].content_type, None,
+            "the PUT must not carry a Content-Type"
+        );
         puts[0].body.clone()
     }
 }
 
-async fn record(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn record(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     state.attempts.fetch_add(1, Ordering::SeqCst);
     let is_put = req.method() == hyper::Method::PUT;
     let content_type = req
@@ -105,7 +117,10 @@ async fn record(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
         state.puts.lock().unwrap().push(Put { body, content_type });
         StatusCode::OK
     };
-    Ok(Response::builder().status(status).body(Full::new(Bytes::new())).unwrap())
+    Ok(Response::builder()
+        .status(status)
+        .body(Full::new(Bytes::new()))
+        .unwrap())
 }
 
 /// A port that accepts connections and never answers: an AWS endpoint that hangs.
@@ -140,7 +155,8 @@ impl Events {
 
     fn base(&self, request_type: &str, properties: Value) -> Value {
         let mut properties = properties;
-        properties["ServiceToken"] = json!("arn:aws:lambda:us-east-1:123456789012:function:frontdoor-test-fn");
+        properties["ServiceToken"] =
+            json!("arn:aws:lambda:us-east-1:123456789012:function:frontdoor-test-fn");
         json!({
             "RequestType": request_type,
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:frontdoor-test-fn",

@@ -25,7 +25,8 @@ impl Proxy {
         let recorded = Arc::clone(&calls);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (client, upstream, recorded) = (client.clone(), upstream.clone(), Arc::clone(&recorded));
+                let (client, upstream, recorded) =
+                    (client.clone(), upstream.clone(), Arc::clone(&recorded));
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
                         forward(client.clone(), upstream.clone(), Arc::clone(&recorded), req)
@@ -83,9 +84,19 @@ async fn forward(
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
-    recorded.lock().unwrap().push(action_of(&parts.headers, parts.uri.path(), &body));
-    let mut upstream_req = client.request(parts.method, format!("{upstream}{path}")).body(body);
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_owned();
+    recorded
+        .lock()
+        .unwrap()
+        .push(action_of(&parts.headers, parts.uri.path(), &body));
+    let mut upstream_req = client
+        .request(parts.method, format!("{upstream}{path}"))
+        .body(body);
     for (name, value) in &parts.headers {
         if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
             upstream_req = upstream_req.header(name, value);

@@ -7,7 +7,8 @@
 //! - `/flaky`: 503 the first time, 200 after;
 //! - anything else: 200.
 //!
-//! It records the SNI name, `Host` header, method and path of every request.
+//! It records the SNI name, `Host` header, method and path of every request, and
+//! counts completed handshakes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -40,7 +41,9 @@ pub struct TestCa {
 impl TestCa {
     pub fn new(common_name: &str) -> Self {
         let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, common_name);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate().expect("CA key");
@@ -66,7 +69,9 @@ impl TestCa {
         params.not_after = epoch + not_after;
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let key = KeyPair::generate().expect("server key");
-        let certificate = params.signed_by(&key, &*self.issuer).expect("server certificate");
+        let certificate = params
+            .signed_by(&key, &*self.issuer)
+            .expect("server certificate");
         ServerIdentity {
             chain: vec![certificate.der().clone()],
             key_pkcs8: key.serialize_der(),
@@ -130,35 +135,43 @@ pub struct SeenRequest {
 pub struct TestServer {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<SeenRequest>>>,
+    handshakes: Arc<AtomicU64>,
 }
 
 impl TestServer {
     pub async fn start(identity: &ServerIdentity) -> Self {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_pkcs8.clone()));
-        let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions")
-            .with_no_client_auth()
-            .with_single_cert(identity.chain.clone(), key)
-            .expect("server certificate and key");
+        let mut config =
+            ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_no_client_auth()
+                .with_single_cert(identity.chain.clone(), key)
+                .expect("server certificate and key");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let acceptor = TlsAcceptor::from(Arc::new(config));
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local address");
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let handshakes = Arc::new(AtomicU64::new(0));
         let flaky_calls = Arc::new(AtomicU64::new(0));
         let server_seen = Arc::clone(&seen);
+        let server_handshakes = Arc::clone(&handshakes);
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 let seen = Arc::clone(&server_seen);
+                let handshakes = Arc::clone(&server_handshakes);
                 let flaky_calls = Arc::clone(&flaky_calls);
                 tokio::spawn(async move {
                     // A client that rejects the certificate ends the handshake here.
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
+                    handshakes.fetch_add(1, Ordering::SeqCst);
                     let sni = tls.get_ref().1.server_name().map(str::to_owned);
                     let service = service_fn(move |request: Request<Incoming>| {
                         let seen = Arc::clone(&seen);
@@ -184,7 +197,11 @@ impl TestServer {
                 });
             }
         });
-        Self { addr, seen }
+        Self {
+            addr,
+            seen,
+            handshakes,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -193,6 +210,11 @@ impl TestServer {
 
     pub fn requests(&self) -> Vec<SeenRequest> {
         self.seen.lock().expect("lock").clone()
+    }
+
+    /// Completed TLS handshakes, one per connection.
+    pub fn handshakes(&self) -> u64 {
+        self.handshakes.load(Ordering::SeqCst)
     }
 }
 
@@ -213,15 +235,18 @@ async fn answer(path: &str, flaky_calls: &AtomicU64) -> Response<Empty<Bytes>> {
     let mut response = Response::new(Empty::new());
     *response.status_mut() = status;
     if status.is_redirection() {
-        response
-            .headers_mut()
-            .insert(header::LOCATION, header::HeaderValue::from_static("/health"));
+        response.headers_mut().insert(
+            header::LOCATION,
+            header::HeaderValue::from_static("/health"),
+        );
     }
     response
 }
 
 /// A loopback address where nothing listens: bound, then released.
 pub async fn closed_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
     listener.local_addr().expect("local address")
 }

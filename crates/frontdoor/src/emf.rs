@@ -95,7 +95,11 @@ impl MetricSet {
     /// Non-finite values are left out: JSON has no NaN or infinity, and CloudWatch
     /// would reject the whole line for one bad value.
     pub fn to_json_line(&self, timestamp_ms: u64) -> String {
-        let metrics: Vec<&Metric> = self.metrics.iter().filter(|m| m.value.is_finite()).collect();
+        let metrics: Vec<&Metric> = self
+            .metrics
+            .iter()
+            .filter(|m| m.value.is_finite())
+            .collect();
         let dimension_names: Vec<&str> = self.dimensions.iter().map(|(n, _)| n.as_str()).collect();
         let definitions: Vec<Value> = metrics
             .iter()
@@ -177,7 +181,10 @@ mod tests {
     #[test]
     fn no_dimensions_is_one_empty_dimension_set() {
         let doc = parse(&MetricSet::new("Frontdoor").metric("TargetsRegistered", Unit::Count, 3.0));
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
         assert_eq!(doc["TargetsRegistered"], json!(3.0));
     }
 

@@ -125,7 +125,11 @@ impl Prober {
     pub fn metric_set(&self, summary: &ProbeSummary) -> MetricSet {
         let mut metrics = MetricSet::new(&self.config.namespace)
             .dimension("Probe", &self.config.probe_name)
-            .metric("Healthy", Unit::Count, if summary.healthy { 1.0 } else { 0.0 });
+            .metric(
+                "Healthy",
+                Unit::Count,
+                if summary.healthy { 1.0 } else { 0.0 },
+            );
         if let Some(latency) = summary.latency_ms {
             metrics = metrics.metric("LatencyMs", Unit::Milliseconds, latency);
         }
@@ -134,7 +138,11 @@ impl Prober {
         }
         if !self.config.connect_to.is_empty() {
             metrics = metrics
-                .metric("HealthyTargets", Unit::Count, count(summary.healthy_targets()))
+                .metric(
+                    "HealthyTargets",
+                    Unit::Count,
+                    count(summary.healthy_targets()),
+                )
                 .metric("ProbedTargets", Unit::Count, count(summary.targets.len()));
         }
         metrics
@@ -230,11 +238,16 @@ fn build_client(
 /// Reads the PEM roots, checking each parses, so that a bad bundle stops the
 /// function at start-up rather than failing every probe.
 fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<Certificate>, ConfigError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("cannot read {}: {e}", path.display())))?;
+    let pem = std::fs::read(path).map_err(|e| {
+        ConfigError::invalid(
+            PROBE_CA_BUNDLE,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     let mut roots = Vec::new();
     for block in Pem::iter_from_buffer(&pem) {
-        let block = block.map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("bad PEM: {e}")))?;
+        let block =
+            block.map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("bad PEM: {e}")))?;
         if block.label != "CERTIFICATE" {
             continue;
         }
@@ -258,7 +271,10 @@ fn certificate_days_remaining(response: &Response) -> Option<f64> {
     let der = response.extensions().get::<TlsInfo>()?.peer_certificate()?;
     let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
     let not_after = certificate.validity().not_after.timestamp() as f64;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
     Some((not_after - now) / SECONDS_PER_DAY)
 }
 
@@ -396,7 +412,9 @@ mod tests {
 
     impl std::error::Error for Layer {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            self.1.as_deref().map(|l| l as &(dyn std::error::Error + 'static))
+            self.1
+                .as_deref()
+                .map(|l| l as &(dyn std::error::Error + 'static))
         }
     }
 

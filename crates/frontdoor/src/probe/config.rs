@@ -117,7 +117,8 @@ impl ProbeConfig {
             attempts,
             connect_to,
             ca_bundle: get(PROBE_CA_BUNDLE).map(|path| PathBuf::from(path.trim())),
-            namespace: get(METRIC_NAMESPACE).map_or_else(|| DEFAULT_NAMESPACE.to_owned(), |ns| ns.trim().to_owned()),
+            namespace: get(METRIC_NAMESPACE)
+                .map_or_else(|| DEFAULT_NAMESPACE.to_owned(), |ns| ns.trim().to_owned()),
             probe_name,
         };
         config.validate()?;
@@ -147,7 +148,9 @@ impl ProbeConfig {
             return Err(ConfigError::invalid(PROBE_ATTEMPTS, "must be at least 1"));
         }
         validate_namespace(&self.namespace)?;
-        if self.probe_name.trim().is_empty() || self.probe_name.chars().count() > MAX_DIMENSION_VALUE_LEN {
+        if self.probe_name.trim().is_empty()
+            || self.probe_name.chars().count() > MAX_DIMENSION_VALUE_LEN
+        {
             return Err(ConfigError::invalid(
                 PROBE_NAME,
                 format!("must be 1 to {MAX_DIMENSION_VALUE_LEN} characters, not blank"),
@@ -167,11 +170,14 @@ fn parse_addresses(list: &str) -> Result<Vec<IpAddr>, ConfigError> {
     let mut seen = HashSet::new();
     let mut addresses = Vec::new();
     for item in list.split(',').map(str::trim) {
-        let address: IpAddr = item
-            .parse()
-            .map_err(|_| ConfigError::invalid(PROBE_CONNECT_TO, format!("`{item}` is not an IP address")))?;
+        let address: IpAddr = item.parse().map_err(|_| {
+            ConfigError::invalid(PROBE_CONNECT_TO, format!("`{item}` is not an IP address"))
+        })?;
         if !seen.insert(address) {
-            return Err(ConfigError::invalid(PROBE_CONNECT_TO, format!("{address} is listed twice")));
+            return Err(ConfigError::invalid(
+                PROBE_CONNECT_TO,
+                format!("{address} is listed twice"),
+            ));
         }
         addresses.push(address);
     }
@@ -181,14 +187,22 @@ fn parse_addresses(list: &str) -> Result<Vec<IpAddr>, ConfigError> {
 /// CloudWatch's rules: up to 255 of `0-9A-Za-z.-_/#: `, and `AWS/` is reserved.
 fn validate_namespace(namespace: &str) -> Result<(), ConfigError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
-    if namespace.is_empty() || namespace.len() > MAX_NAMESPACE_LEN || !namespace.chars().all(allowed) {
+    if namespace.is_empty()
+        || namespace.len() > MAX_NAMESPACE_LEN
+        || !namespace.chars().all(allowed)
+    {
         return Err(ConfigError::invalid(
             METRIC_NAMESPACE,
-            format!("`{namespace}` must be 1 to {MAX_NAMESPACE_LEN} of 0-9A-Za-z . - _ / # : and space"),
+            format!(
+                "`{namespace}` must be 1 to {MAX_NAMESPACE_LEN} of 0-9A-Za-z . - _ / # : and space"
+            ),
         ));
     }
     if namespace.starts_with("AWS/") {
-        return Err(ConfigError::invalid(METRIC_NAMESPACE, "the AWS/ prefix is reserved for AWS"));
+        return Err(ConfigError::invalid(
+            METRIC_NAMESPACE,
+            "the AWS/ prefix is reserved for AWS",
+        ));
     }
     Ok(())
 }
@@ -267,30 +281,72 @@ mod tests {
         let url = (PROBE_URL, "https://api.example.com/health");
         assert_eq!(failing_var(&[]), Some(PROBE_URL));
         assert_eq!(failing_var(&[(PROBE_URL, "")]), Some(PROBE_URL));
-        assert_eq!(failing_var(&[(PROBE_URL, "http://api.example.com/")]), Some(PROBE_URL));
-        assert_eq!(failing_var(&[(PROBE_URL, "not a url")]), Some(PROBE_URL));
-        assert_eq!(failing_var(&[url, (PROBE_EXPECTED_STATUS, "2xx")]), Some(PROBE_EXPECTED_STATUS));
-        assert_eq!(failing_var(&[url, (PROBE_TIMEOUT_MS, "0")]), Some(PROBE_TIMEOUT_MS));
-        assert_eq!(failing_var(&[url, (PROBE_TIMEOUT_MS, "-5")]), Some(PROBE_TIMEOUT_MS));
-        assert_eq!(failing_var(&[url, (PROBE_ATTEMPTS, "0")]), Some(PROBE_ATTEMPTS));
-        assert_eq!(failing_var(&[url, (PROBE_ATTEMPTS, "two")]), Some(PROBE_ATTEMPTS));
-        assert_eq!(failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,api")]), Some(PROBE_CONNECT_TO));
-        assert_eq!(failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,")]), Some(PROBE_CONNECT_TO));
-        assert_eq!(failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,10.0.0.1")]), Some(PROBE_CONNECT_TO));
         assert_eq!(
-            failing_var(&[(PROBE_URL, "https://10.0.0.9/health"), (PROBE_CONNECT_TO, "10.0.0.1")]),
+            failing_var(&[(PROBE_URL, "http://api.example.com/")]),
+            Some(PROBE_URL)
+        );
+        assert_eq!(failing_var(&[(PROBE_URL, "not a url")]), Some(PROBE_URL));
+        assert_eq!(
+            failing_var(&[url, (PROBE_EXPECTED_STATUS, "2xx")]),
+            Some(PROBE_EXPECTED_STATUS)
+        );
+        assert_eq!(
+            failing_var(&[url, (PROBE_TIMEOUT_MS, "0")]),
+            Some(PROBE_TIMEOUT_MS)
+        );
+        assert_eq!(
+            failing_var(&[url, (PROBE_TIMEOUT_MS, "-5")]),
+            Some(PROBE_TIMEOUT_MS)
+        );
+        assert_eq!(
+            failing_var(&[url, (PROBE_ATTEMPTS, "0")]),
+            Some(PROBE_ATTEMPTS)
+        );
+        assert_eq!(
+            failing_var(&[url, (PROBE_ATTEMPTS, "two")]),
+            Some(PROBE_ATTEMPTS)
+        );
+        assert_eq!(
+            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,api")]),
             Some(PROBE_CONNECT_TO)
         );
-        assert_eq!(failing_var(&[url, (METRIC_NAMESPACE, "AWS/ApiGateway")]), Some(METRIC_NAMESPACE));
-        assert_eq!(failing_var(&[url, (METRIC_NAMESPACE, "bad*name")]), Some(METRIC_NAMESPACE));
+        assert_eq!(
+            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,")]),
+            Some(PROBE_CONNECT_TO)
+        );
+        assert_eq!(
+            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,10.0.0.1")]),
+            Some(PROBE_CONNECT_TO)
+        );
+        assert_eq!(
+            failing_var(&[
+                (PROBE_URL, "https://10.0.0.9/health"),
+                (PROBE_CONNECT_TO, "10.0.0.1")
+            ]),
+            Some(PROBE_CONNECT_TO)
+        );
+        assert_eq!(
+            failing_var(&[url, (METRIC_NAMESPACE, "AWS/ApiGateway")]),
+            Some(METRIC_NAMESPACE)
+        );
+        assert_eq!(
+            failing_var(&[url, (METRIC_NAMESPACE, "bad*name")]),
+            Some(METRIC_NAMESPACE)
+        );
         let long_name = "x".repeat(1025);
-        assert_eq!(failing_var(&[url, (PROBE_NAME, &long_name)]), Some(PROBE_NAME));
+        assert_eq!(
+            failing_var(&[url, (PROBE_NAME, &long_name)]),
+            Some(PROBE_NAME)
+        );
     }
 
     #[test]
     fn the_message_names_the_variable() {
-        let error = config(&[(PROBE_URL, "https://api.example.com/"), (PROBE_ATTEMPTS, "many")])
-            .expect_err("invalid");
+        let error = config(&[
+            (PROBE_URL, "https://api.example.com/"),
+            (PROBE_ATTEMPTS, "many"),
+        ])
+        .expect_err("invalid");
         let message = error.to_string();
         assert!(message.contains("PROBE_ATTEMPTS"), "{message}");
         assert!(message.contains("many"), "{message}");

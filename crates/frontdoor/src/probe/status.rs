@@ -139,10 +139,16 @@ mod tests {
         assert_eq!(parse("ok"), Err(StatusListError::NotACode("ok".into())));
         assert_eq!(parse("+200"), Err(StatusListError::NotACode("+200".into())));
         assert_eq!(parse("200-"), Err(StatusListError::NotACode("200-".into())));
-        assert_eq!(parse("200-300-400"), Err(StatusListError::NotACode("200-300-400".into())));
+        assert_eq!(
+            parse("200-300-400"),
+            Err(StatusListError::NotACode("200-300-400".into()))
+        );
         assert_eq!(parse("99"), Err(StatusListError::OutOfRange(99)));
         assert_eq!(parse("200-600"), Err(StatusListError::OutOfRange(600)));
-        assert_eq!(parse("70000"), Err(StatusListError::NotACode("70000".into())));
+        assert_eq!(
+            parse("70000"),
+            Err(StatusListError::NotACode("70000".into()))
+        );
         assert_eq!(parse("299-200"), Err(StatusListError::Reversed(299, 200)));
     }
 
