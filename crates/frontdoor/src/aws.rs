@@ -1,6 +1,7 @@
 //! Small AWS adapters behind traits, so that the logic above them can be
 //! tested with fakes and the SDK stays at the edge.
 
+use crate::error_chain;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthStateEnum};
 use std::future::Future;
@@ -19,7 +20,7 @@ pub struct AwsError {
 impl AwsError {
     pub fn from_sdk<E>(operation: &'static str, err: E) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let message = err
             .message()
@@ -35,17 +36,6 @@ impl AwsError {
     pub fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// An interface VPC endpoint, as far as this project cares.

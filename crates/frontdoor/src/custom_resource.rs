@@ -9,6 +9,7 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
 };
+use crate::error_chain;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -218,17 +219,6 @@ impl Responder {
             attempt += 1;
         }
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The fields of a response that come from the request, read leniently from

@@ -11,6 +11,7 @@ use x509_parser::pem::Pem;
 
 use super::config::{ConfigError, PROBE_CA_BUNDLE, ProbeConfig};
 use crate::emf::{MetricSet, Unit};
+use crate::error_chain;
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 const USER_AGENT: &str = concat!("frontdoor-health-probe/", env!("CARGO_PKG_VERSION"));
@@ -288,22 +289,6 @@ fn classify(error: &reqwest::Error) -> Failure {
     }
 }
 
-/// The error and its causes, because reqwest's own message ("error sending
-/// request") hides the reason, such as the certificate check that failed.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 fn summarise(config: &ProbeConfig, targets: Vec<TargetResult>) -> ProbeSummary {
     let unhealthy: Vec<&TargetResult> = targets.iter().filter(|t| !t.healthy).collect();
     let representative = unhealthy.first().copied().or(targets.first());
@@ -399,37 +384,5 @@ mod tests {
     #[test]
     fn no_targets_is_not_healthy() {
         assert!(!summarise(&config(&[]), Vec::new()).healthy);
-    }
-
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<Layer>>);
-
-    impl std::fmt::Display for Layer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl std::error::Error for Layer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            self.1
-                .as_deref()
-                .map(|l| l as &(dyn std::error::Error + 'static))
-        }
-    }
-
-    #[test]
-    fn error_chain_keeps_the_causes_once() {
-        let error = Layer(
-            "error sending request",
-            Some(Box::new(Layer(
-                "invalid peer certificate: UnknownIssuer",
-                Some(Box::new(Layer("UnknownIssuer", None))),
-            ))),
-        );
-        assert_eq!(
-            error_chain(&error),
-            "error sending request: invalid peer certificate: UnknownIssuer"
-        );
     }
 }
