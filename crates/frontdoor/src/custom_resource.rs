@@ -5,11 +5,11 @@
 //! few seconds before the Lambda deadline. Without that answer CloudFormation
 //! waits for the resource's `ServiceTimeout` (an hour by default).
 
+use crate::error_chain;
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
     CloudFormationCustomResourceResponseStatus,
 };
-use crate::error_chain;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
