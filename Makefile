@@ -34,10 +34,57 @@ test-rust: venv
 test-template: venv
 	scripts/check-template
 
-test: lint test-rust test-template
+test: lint test-rust demo test-template
 
 build-arm64: venv
 	cargo lambda build --release --arm64
 
 clean:
 	cargo clean
+
+# The whole lifecycle on a local AWS emulator (moto_server), with the four real
+# binaries under `cargo lambda watch`: demo/demo.py builds them (with a progress
+# line), starts and stops everything by PID, and names the step that failed.
+demo: venv
+	$(VENV)/bin/python demo/demo.py
+
+# docs/benchmarks.md. The native release binaries are timed; the arm64 ones are
+# sized. BENCH_PROFILES=1 first rebuilds eni-targets for arm64 once per
+# release-profile variant (about 13 minutes each on two cores).
+bench: venv
+	cargo build --workspace --release --bins
+	cargo lambda build --release --arm64 --bins
+	$(if $(BENCH_PROFILES),$(VENV)/bin/python bench/profile_variants.py)
+	$(VENV)/bin/python bench/bench.py
+
+# Fuzzing, not run by CI: cargo-fuzz (pinned; libFuzzer) runs each target for
+# FUZZ_SECONDS on a corpus seeded from events/ and tests/hostile/. libFuzzer's
+# instrumentation needs nightly's -Z flags: `cargo +nightly` where rustup has a
+# nightly, else stable with RUSTC_BOOTSTRAP=1 (no toolchain download). A crash
+# lands in fuzz/artifacts/<target>/ and is copied to tests/hostile/fuzz/,
+# which tests/hostile_input.rs replays in every `make test`; the rule then fails.
+# Its sanitizer build has a target directory of its own, so that it never holds
+# the lock of the shared one.
+FUZZ_SECONDS ?= 60
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_TARGETS := custom_resource_request target_sync_input
+fuzz:
+	cargo fuzz --version 2>/dev/null | grep -qx 'cargo-fuzz $(CARGO_FUZZ_VERSION)' \
+	  || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	set -euo pipefail; export CARGO_TARGET_DIR=$(HOME)/.cache/frontdoor/fuzz-target; \
+	if rustup run nightly rustc --version >/dev/null 2>&1; then fuzz="cargo +nightly fuzz"; \
+	else fuzz="env RUSTC_BOOTSTRAP=1 cargo fuzz"; fi; \
+	mkdir -p tests/hostile/fuzz; found=0; \
+	for target in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$target fuzz/artifacts/$$target; \
+	  find events tests/hostile -name '*.json' -size -64k -exec cp -n {} fuzz/corpus/$$target/ \; ; \
+	  $$fuzz run --fuzz-dir fuzz $$target fuzz/corpus/$$target -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -artifact_prefix=fuzz/artifacts/$$target/ || true; \
+	  for crash in fuzz/artifacts/$$target/*; do \
+	    [ -f "$$crash" ] || continue; found=1; \
+	    cp "$$crash" "tests/hostile/fuzz/$$target-$$(basename $$crash)"; \
+	    echo "finding: $$crash -> tests/hostile/fuzz/"; \
+	  done; \
+	done; \
+	[ $$found -eq 0 ] || { echo "fuzz findings copied to tests/hostile/fuzz/: fix them, commit them"; exit 1; }

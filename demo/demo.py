@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""`make demo`: the whole frontdoor lifecycle on a local AWS emulator.
+
+It builds the four function binaries, starts moto_server, provisions what the
+stack would (a VPC, three private subnets, the execute-api interface endpoint,
+an IP target group, the load balancer's security group and the
+CloudFront-VPCOrigins-Service-SG group), and runs the four real binaries under
+`cargo lambda watch`, invoked with the events from events/ filled in with the
+ids it made. Each step checks what it claims; the first failed check ends the
+demo with a non-zero exit that names the step. Everything it started is
+stopped by PID on the way out.
+
+Tooling, not product code: boto3 from the venv only provisions, reads and
+breaks things on purpose. The functions do the work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from localaws import (  # noqa: E402
+    REGION, ROOT, TEST_CREDENTIALS, Processes, PrivateApi, ResponseSink, Watch,
+    start_moto, venv_tool,
+)
+
+PORT = 443
+STACK = "frontdoor-demo"
+API_HOST = "api.frontdoor.internal"
+STALE_IP = "10.99.0.99"
+START = time.monotonic()
+
+
+class StepFailed(Exception):
+    pass
+
+
+# ----------------------------------------------------------------- output
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def heading(text: str) -> None:
+    say()
+    say(f"== {text} " + "=" * max(3, 76 - len(text)))
+
+
+def table(headers: list[str], rows: list[list[str]], empty: str = "(none)") -> None:
+    if not rows:
+        say(f"    {empty}")
+        return
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "    " + "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    say(line(headers))
+    say(line(["-" * w for w in widths]))
+    for row in rows:
+        say(line(row))
+
+
+def check(step: str, ok: bool, what: str) -> None:
+    if not ok:
+        say(f"    FAILED: {what}")
+        raise StepFailed(f"{step}: this did not hold: {what}")
+    say(f"    ok: {what}")
+
+
+def elapsed() -> str:
+    return f"{time.monotonic() - START:.1f}s"
+
+
+# ----------------------------------------------------------------- build
+
+
+def build() -> None:
+    """`cargo build --workspace --bins`, with a progress line (a cold build is long)."""
+    heading("Build: the four function binaries (cargo build --workspace --bins)")
+    cmd = ["cargo", "build", "--workspace", "--bins", "--color", "never"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, errors="replace")
+    tty = sys.stdout.isatty()
+    compiled, last, tail, t0, shown = 0, "", [], time.monotonic(), 0.0
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    while True:
+        events = sel.select(timeout=1.0)
+        line = proc.stderr.readline() if events else None
+        if line == "" and proc.poll() is not None:
+            break
+        if line:
+            tail = (tail + [line.rstrip()])[-40:]
+            if line.lstrip().startswith("Compiling"):
+                compiled += 1
+                last = line.split()[1]
+        now = time.monotonic()
+        if compiled and (now - shown >= (1 if tty else 20)):
+            shown = now
+            text = (f"    building... {compiled} crates compiled, {now - t0:.0f}s elapsed, now {last} "
+                    "(a cold build takes ~10 min on 2 cores; later runs take seconds)")
+            if tty:
+                print("\r" + text[:150].ljust(150), end="", flush=True)
+            else:
+                say(text)
+    if tty and compiled:
+        print()
+    if proc.wait() != 0:
+        say("\n".join(tail))
+        raise StepFailed("build: cargo build --workspace --bins failed")
+    say(f"    built in {time.monotonic() - t0:.0f}s ({compiled} crates compiled)")
+
+
+# ----------------------------------------------------------------- AWS (moto)
+
+
+class Stack:
+    """What the SAM template would have made, in moto."""
+
+    def __init__(self, moto_url: str) -> None:
+        import boto3
+        self.ec2 = boto3.client("ec2", endpoint_url=moto_url, region_name=REGION)
+        self.elb = boto3.client("elbv2", endpoint_url=moto_url, region_name=REGION)
+
+    def provision(self) -> None:
+        ec2 = self.ec2
+        self.vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        self.subnets = []
+        for i, az in enumerate("abc"):
+            sn = ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.0.{i + 1}.0/24",
+                                   AvailabilityZone=f"{REGION}{az}")["Subnet"]
+            self.subnets.append((sn["SubnetId"], sn["AvailabilityZone"]))
+        ep = ec2.create_vpc_endpoint(
+            VpcId=self.vpc, VpcEndpointType="Interface",
+            ServiceName=f"com.amazonaws.{REGION}.execute-api",
+            SubnetIds=[s for s, _ in self.subnets], PrivateDnsEnabled=True,
+        )["VpcEndpoint"]
+        self.vpce = ep["VpcEndpointId"]
+        enis = ec2.describe_network_interfaces(NetworkInterfaceIds=ep["NetworkInterfaceIds"])["NetworkInterfaces"]
+        # ip -> (eni, subnet, az); moto's ENI IPs are random and lie outside their subnet.
+        self.enis = {e["PrivateIpAddress"]: (e["NetworkInterfaceId"], e["SubnetId"], e["AvailabilityZone"])
+                     for e in enis}
+        self.tg = self.elb.create_target_group(
+            Name="frontdoor-demo-endpoint", Protocol="TCP", Port=PORT, VpcId=self.vpc, TargetType="ip",
+        )["TargetGroups"][0]["TargetGroupArn"]
+        self.alb_sg = ec2.create_security_group(
+            GroupName="frontdoor-demo-alb", Description="the internal ALB", VpcId=self.vpc)["GroupId"]
+        # AWS creates this group with the first VPC origin in the VPC; moto cannot.
+        self.vpc_origin_sg = ec2.create_security_group(
+            GroupName="CloudFront-VPCOrigins-Service-SG", Description="CloudFront VPC Origins",
+            VpcId=self.vpc)["GroupId"]
+        pls = ec2.describe_managed_prefix_lists(Filters=[{
+            "Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}])
+        self.prefix_list = pls["PrefixLists"][0]["PrefixListId"]
+
+    def targets(self) -> dict[tuple[str, int], str]:
+        out = {}
+        for d in self.elb.describe_target_health(TargetGroupArn=self.tg)["TargetHealthDescriptions"]:
+            out[(d["Target"]["Id"], d["Target"]["Port"])] = d["TargetHealth"]["State"]
+        return out
+
+    def show_targets(self, title: str) -> dict[tuple[str, int], str]:
+        targets = self.targets()
+        say(f"  {title}: target group {self.tg.split(':')[-1]}")
+        rows = []
+        for (ip, port), state in sorted(targets.items()):
+            eni, subnet, az = self.enis.get(ip, ("-", "-", "-"))
+            note = "endpoint ENI" if ip in self.enis else "NOT an endpoint ENI (stale)"
+            rows.append([ip, port, state, eni, az, note])
+        table(["target IP", "port", "health", "ENI", "AZ", ""], rows, empty="(no targets)")
+        return targets
+
+    def ingress_rules(self) -> list[dict]:
+        rules = self.ec2.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [self.alb_sg]}])["SecurityGroupRules"]
+        return [r for r in rules if not r.get("IsEgress")]
+
+    def show_rules(self, title: str) -> list[dict]:
+        rules = self.ingress_rules()
+        say(f"  {title}: ingress rules of {self.alb_sg} (the load balancer's group)")
+        rows = []
+        for r in sorted(rules, key=lambda r: r["SecurityGroupRuleId"]):
+            if r.get("PrefixListId"):
+                src = f"{r['PrefixListId']} (prefix list com.amazonaws.global.cloudfront.origin-facing)"
+            elif r.get("ReferencedGroupInfo"):
+                gid = r["ReferencedGroupInfo"].get("GroupId")
+                src = f"{gid} (CloudFront-VPCOrigins-Service-SG)" if gid == self.vpc_origin_sg else gid
+            else:
+                src = r.get("CidrIpv4") or r.get("CidrIpv6") or "?"
+            ports = f"{r['FromPort']}" if r["FromPort"] == r["ToPort"] else f"{r['FromPort']}-{r['ToPort']}"
+            tags = ", ".join(f"{t['Key']}={t['Value']}" for t in r.get("Tags") or [])
+            rows.append([r["SecurityGroupRuleId"], r["IpProtocol"], ports, src,
+                         "; ".join(x for x in (r.get("Description"), tags) if x) or "-"])
+        table(["rule", "protocol", "port", "source", "description / tags"], rows, empty="(no ingress rules)")
+        return rules
+
+
+# ----------------------------------------------------------------- events
+
+
+def event(name: str) -> dict:
+    return json.loads((ROOT / "events" / name).read_text())
+
+
+def cfn_event(sink: ResponseSink, name: str, props: dict, key: str, physical_id: str | None = None) -> dict:
+    e = event(name)
+    e["ResponseURL"] = sink.url(key)
+    e["StackId"] = e["StackId"].replace("/frontdoor/", f"/{STACK}/")
+    e["RequestId"] = f"demo-{key}"
+    e["ResourceProperties"].update(props)
+    if physical_id is not None:
+        e["PhysicalResourceId"] = physical_id
+    return e
+
+
+def invoke_cfn(watch: Watch, sink: ResponseSink, step: str, function: str, e: dict, key: str) -> dict:
+    say(f"  -> cargo lambda invoke {function}   ({e['RequestType']} {e['ResourceType']}, "
+        f"LogicalResourceId {e['LogicalResourceId']})")
+    props = {k: v for k, v in e["ResourceProperties"].items() if k != "ServiceToken"}
+    say(f"     ResourceProperties: {json.dumps(props)}")
+    t0 = time.monotonic()
+    _, error = watch.invoke(function, e)
+    puts = sink.wait(key, timeout=30)
+    check(step, len(puts) == 1, f"exactly one response PUT to the ResponseURL (got {len(puts)})")
+    response = json.loads(puts[0]["body"])
+    say(f"  <- CloudFormation response in {time.monotonic() - t0:.1f}s: Status {response['Status']}, "
+        f"PhysicalResourceId {response.get('PhysicalResourceId')}")
+    if response.get("Data"):
+        say(f"     Data: {json.dumps(response['Data'])}")
+    if response["Status"] != "SUCCESS":
+        raise StepFailed(f"{step}: {function} answered {response['Status']}: {response.get('Reason')}"
+                         + (f" (invocation error: {error})" if error else ""))
+    return response
+
+
+# ----------------------------------------------------------------- the story
+
+
+def main() -> int:
+    step = "setup"
+    procs = Processes()
+    workdir = Path(tempfile.mkdtemp(prefix="frontdoor-demo-"))
+    sink = api = watch = None
+    passed = False
+    try:
+        say("frontdoor demo: the four functions, for real, against a local AWS emulator (moto_server).")
+        say(f"Logs of this run: {workdir} (removed when the demo passes)")
+        step = "build"
+        build()
+
+        step = "setup"
+        heading("Setup: moto_server, and what the stack would have made")
+        moto_url = start_moto(procs, workdir, venv_tool("moto_server"))
+        say(f"  moto_server listening on {moto_url}")
+        os.environ.update(TEST_CREDENTIALS)
+        stack = Stack(moto_url)
+        stack.provision()
+        table(["resource", "id"], [
+            ["VPC", stack.vpc],
+            *[[f"private subnet ({az})", s] for s, az in stack.subnets],
+            ["execute-api interface endpoint", stack.vpce],
+            ["IP target group (port 443)", stack.tg.split(":")[-1]],
+            ["load balancer's security group", stack.alb_sg],
+            ["CloudFront-VPCOrigins-Service-SG", stack.vpc_origin_sg],
+            ["prefix list com.amazonaws.global.cloudfront.origin-facing", stack.prefix_list],
+        ])
+        sink = ResponseSink()
+        say(f"  CloudFormation ResponseURL stand-in on http://127.0.0.1:{sink.port}/ (records each PUT)")
+        api = PrivateApi(workdir, API_HOST)
+        say(f"  private API stand-in: https://{API_HOST}:{api.port}/health on 127.0.0.1, "
+            "certificate from a throw-away CA")
+        bindings = [{"vpcEndpointId": stack.vpce, "targetGroupArns": [stack.tg], "port": PORT}]
+        env = {
+            **TEST_CREDENTIALS,
+            "AWS_ENDPOINT_URL": moto_url,
+            # cargo lambda watch sends a relative deadline; the custom resources then use this budget.
+            "FRONTDOOR_FALLBACK_BUDGET_SECS": "30",
+            "FRONTDOOR_BINDINGS": json.dumps(bindings, separators=(",", ":")),
+            "METRIC_NAMESPACE": "FrontdoorDemo",
+            "PROBE_URL": f"https://{API_HOST}:{api.port}/health",
+            "PROBE_CONNECT_TO": "127.0.0.1",
+            "PROBE_CA_BUNDLE": str(api.ca_path),
+            "PROBE_TIMEOUT_MS": "2000",
+            "PROBE_ATTEMPTS": "2",
+            "PROBE_EXPECTED_STATUS": "200",
+            "PROBE_NAME": "demo-primary",
+        }
+        watch = Watch(procs, workdir, env, venv_tool("cargo-lambda"))
+        say(f"  cargo lambda watch (Lambda Runtime API emulator) on 127.0.0.1:{watch.port}")
+        say(f"  target-sync's FRONTDOOR_BINDINGS = {env['FRONTDOOR_BINDINGS']}")
+        endpoint_ips = set(stack.enis)
+
+        # ---------------------------------------------------------- 1
+        step = "step 1 (Create Custom::EndpointTargets)"
+        heading("Step 1/5: Create Custom::EndpointTargets (eni-targets)")
+        say("  The load balancer needs the endpoint's ENI IPs as targets; CloudFormation cannot read them.")
+        stack.show_targets("before")
+        et_props = {"VpcEndpointId": stack.vpce, "TargetGroupArns": [stack.tg], "Port": str(PORT)}
+        created = invoke_cfn(watch, sink, step, "eni-targets",
+                             cfn_event(sink, "endpoint-targets-create.json", et_props, "et-create"), "et-create")
+        targets = stack.show_targets("after")
+        check(step, set(targets) == {(ip, PORT) for ip in endpoint_ips},
+              f"the target group holds exactly the endpoint's {len(endpoint_ips)} ENI IPs on port {PORT}")
+        check(step, created.get("Data", {}).get("IpCount") in ("3", 3), "Data.IpCount is 3 (one IP per AZ)")
+
+        # ---------------------------------------------------------- 2
+        step = "step 2 (Create Custom::PrefixListIngress)"
+        heading("Step 2/5: Create Custom::PrefixListIngress (prefix-list-ingress)")
+        say("  The ALB's group must admit CloudFront: its origin-facing prefix list and the VPC Origins group.")
+        stack.show_rules("before")
+        pl_props = {"SecurityGroupId": stack.alb_sg, "VpcId": stack.vpc, "Port": str(PORT),
+                    "AllowPrefixList": "true", "AllowVpcOrigin": "true"}
+        ingress = invoke_cfn(watch, sink, step, "prefix-list-ingress",
+                             cfn_event(sink, "prefix-list-ingress-create.json", pl_props, "pl-create"), "pl-create")
+        rules = stack.show_rules("after")
+        check(step, any(r.get("PrefixListId") == stack.prefix_list and r["FromPort"] == PORT for r in rules),
+              f"ingress on tcp {PORT} from prefix list {stack.prefix_list}")
+        check(step, any((r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg
+                        and r["FromPort"] == PORT for r in rules),
+              f"ingress on tcp {PORT} from CloudFront-VPCOrigins-Service-SG {stack.vpc_origin_sg}")
+
+        # ---------------------------------------------------------- 3
+        step = "step 3 (drift repaired by target-sync)"
+        heading("Step 3/5: Drift, repaired by target-sync")
+        gone = sorted(endpoint_ips)[0]
+        say(f"  By hand: deregister {gone} (an endpoint ENI) and register {STALE_IP} (an address that answers nothing).")
+        stack.elb.deregister_targets(TargetGroupArn=stack.tg, Targets=[{"Id": gone, "Port": PORT}])
+        stack.elb.register_targets(TargetGroupArn=stack.tg, Targets=[{"Id": STALE_IP, "Port": PORT}])
+        stack.show_targets("drifted")
+        e = event("target-sync-modify-vpc-endpoint.json")
+        e["detail"]["requestParameters"]["ModifyVpcEndpointRequest"]["VpcEndpointId"] = stack.vpce
+        e["region"] = e["detail"]["awsRegion"] = REGION
+        say(f"  -> cargo lambda invoke target-sync   (EventBridge: CloudTrail ModifyVpcEndpoint of {stack.vpce})")
+        result, error = watch.invoke("target-sync", e)
+        if error:
+            raise StepFailed(f"{step}: target-sync failed: {error}")
+        say(f"  <- {json.dumps(result)}")
+        targets = stack.show_targets("after target-sync")
+        check(step, set(targets) == {(ip, PORT) for ip in endpoint_ips},
+              f"whole again: {gone} is back and {STALE_IP} is gone")
+        say("  -> cargo lambda invoke target-sync   (the 5-minute schedule: events/scheduled.json)")
+        result, error = watch.invoke("target-sync", event("scheduled.json"))
+        if error:
+            raise StepFailed(f"{step}: target-sync (scheduled) failed: {error}")
+        say(f"  <- {json.dumps(result)}")
+        binding = (result or {}).get("bindings", [{}])[0]
+        check(step, binding.get("registered") == 0 and binding.get("deregistered") == 0,
+              "in sync now: nothing registered or deregistered")
+
+        # ---------------------------------------------------------- 4
+        step = "step 4 (health-probe)"
+        heading("Step 4/5: health-probe, from inside the VPC, of the private API")
+        say(f"  PROBE_URL={env['PROBE_URL']}  PROBE_CONNECT_TO=127.0.0.1  PROBE_CA_BUNDLE=<the throw-away CA>")
+        def probe_result(res: dict) -> str:
+            rounded = lambda v: None if v is None else round(v, 1)  # noqa: E731
+            return (f"healthy={res.get('healthy')} status={res.get('status')} "
+                    f"latency_ms={rounded(res.get('latency_ms'))} "
+                    f"certificate_days_remaining={rounded(res.get('certificate_days_remaining'))}"
+                    + (f" error={res.get('error')!r}" if res.get("error") else ""))
+        for label, expect in (("the API is up", True), ("the API is stopped", False)):
+            if not expect:
+                api.stop()
+                say(f"  The private API stand-in is stopped (port {api.port} now refuses connections).")
+            say(f"  -> cargo lambda invoke health-probe   ({label}; events/scheduled.json)")
+            offset = watch.log_offset()
+            result, error = watch.invoke("health-probe", event("scheduled.json"))
+            if error:
+                raise StepFailed(f"{step}: health-probe failed ({label}): {error}")
+            say(f"  <- {probe_result(result)}")
+            time.sleep(0.3)  # let the function's stdout reach the log
+            emf = [ln for ln in watch.log_since(offset).splitlines()
+                   if ln.startswith("{") and '"_aws"' in ln]
+            say("     EMF lines on stdout (CloudWatch turns them into metrics; the alarm watches Healthy):")
+            for ln in emf:
+                say(f"       {ln}")
+            check(step, result.get("healthy") is expect, f"{label}: the probe reads "
+                  + ("healthy" if expect else "unhealthy"))
+            healthy_values = [json.loads(ln).get("Healthy") for ln in emf]
+            check(step, (1 if expect else 0) in healthy_values,
+                  f"an EMF line with Healthy={1 if expect else 0}")
+
+        # ---------------------------------------------------------- 5
+        step = "step 5 (Delete)"
+        heading("Step 5/5: Delete events: the stack goes away, and so does what it added")
+        invoke_cfn(watch, sink, step, "eni-targets",
+                   cfn_event(sink, "endpoint-targets-delete.json", et_props, "et-delete",
+                             created["PhysicalResourceId"]), "et-delete")
+        targets = stack.show_targets("after Delete")
+        check(step, not targets, "the target group holds no target")
+        invoke_cfn(watch, sink, step, "prefix-list-ingress",
+                   cfn_event(sink, "prefix-list-ingress-delete.json", pl_props, "pl-delete",
+                             ingress["PhysicalResourceId"]), "pl-delete")
+        rules = stack.show_rules("after Delete")
+        check(step, not any(r.get("PrefixListId") == stack.prefix_list for r in rules),
+              "the prefix-list rule is gone")
+        check(step, not any((r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg
+                            for r in rules), "the VPC Origins rule is gone")
+
+        step = "teardown"
+        heading("Done")
+        say(f"  All 5 steps passed in {elapsed()} (build included).")
+        passed = True
+        return 0
+    except StepFailed as failure:
+        if watch is not None:
+            say("\n  The functions' last output (cargo lambda watch):")
+            for line in watch.log.read_text(errors="replace").splitlines()[-15:]:
+                say(f"    | {line}")
+        say()
+        say(f"DEMO FAILED at {failure}")
+        say(f"  logs: {workdir} (cargo-lambda-watch.log has the functions' output)")
+        return 1
+    except SystemExit as interrupted:
+        say(f"\nDEMO INTERRUPTED during {step}")
+        return int(interrupted.code or 1)
+    except Exception as unexpected:  # noqa: BLE001
+        say()
+        say(f"DEMO FAILED at {step}: {type(unexpected).__name__}: {unexpected}")
+        say(f"  logs: {workdir}")
+        return 1
+    finally:
+        if api is not None:
+            api.stop()
+        if sink is not None:
+            sink.close()
+        stopped = procs.stop_all()
+        if stopped:
+            say(f"  stopped: {', '.join(stopped)}")
+        if passed:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
