@@ -2,11 +2,13 @@
 //! that plays the S3 pre-signed `ResponseURL` and records what was PUT, and
 //! events in CloudFormation's real shape.
 
+use crate::proxy::{self, Conn, Draws, Fault};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
@@ -23,8 +25,13 @@ pub struct Put {
 #[derive(Debug, Default)]
 struct State {
     puts: Mutex<Vec<Put>>,
-    failures_left: AtomicUsize,
     attempts: AtomicUsize,
+    /// Faults for the next PUTs, in order; then `random`, if set.
+    script: Mutex<VecDeque<Fault>>,
+    /// (seed, probability, fault) for PUTs after the script.
+    random: Mutex<Option<(u64, f64, Fault)>>,
+    /// The faults injected, by name, in order.
+    faulted: Mutex<Vec<String>>,
 }
 
 /// The `ResponseURL` stand-in.
@@ -41,25 +48,20 @@ impl ResponseUrl {
 
     /// Answers the first `failures` PUTs with 503, as S3 may under load.
     pub async fn failing_first(failures: usize) -> Self {
+        Self::with_faults(vec![Fault::Status(503); failures]).await
+    }
+
+    /// Meets the first PUTs with these faults, one each, in order, then
+    /// accepts: throttling is S3's `SlowDown` (503); a reset or a hang means
+    /// that the PUT did not land; `ResetAfterForward` lands, then resets.
+    pub async fn with_faults(faults: Vec<Fault>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
-        state.failures_left.store(failures, Ordering::SeqCst);
+        state.script.lock().unwrap().extend(faults);
         let server_state = Arc::clone(&state);
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let state = Arc::clone(&server_state);
-                tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |req| record(Arc::clone(&state), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+        proxy::serve(listener, move |req, conn| {
+            record(Arc::clone(&server_state), req, conn)
         });
         Self {
             url: format!(
@@ -68,6 +70,17 @@ impl ResponseUrl {
             ),
             state,
         }
+    }
+
+    /// After the scripted faults, meets each PUT with `fault` with this
+    /// probability, drawn from `seed`.
+    pub fn fail_randomly(&self, seed: u64, probability: f64, fault: Fault) {
+        *self.state.random.lock().unwrap() = Some((seed, probability, fault));
+    }
+
+    /// The faults injected so far, by name.
+    pub fn faults(&self) -> Vec<String> {
+        self.state.faulted.lock().unwrap().clone()
     }
 
     /// The responses that landed.
@@ -95,8 +108,9 @@ impl ResponseUrl {
 async fn record(
     state: Arc<State>,
     req: Request<Incoming>,
+    conn: Conn,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    state.attempts.fetch_add(1, Ordering::SeqCst);
+    let attempt = state.attempts.fetch_add(1, Ordering::SeqCst);
     let is_put = req.method() == hyper::Method::PUT;
     let content_type = req
         .headers()
@@ -104,18 +118,56 @@ async fn record(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = req.into_body().collect().await?.to_bytes();
-    let fail = state
-        .failures_left
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    let status = if !is_put {
-        StatusCode::METHOD_NOT_ALLOWED
-    } else if fail {
-        StatusCode::SERVICE_UNAVAILABLE
+    let mut draws = Draws::new(0, "PUT", attempt as u64);
+    let fault = if !is_put {
+        None
+    } else if let Some(fault) = state.script.lock().unwrap().pop_front() {
+        Some(draws.resolve(&fault))
     } else {
+        state
+            .random
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|(seed, probability, fault)| {
+                draws = Draws::new(*seed, "PUT", attempt as u64);
+                (draws.unit() < *probability).then(|| draws.resolve(fault))
+            })
+    };
+    if let Some(fault) = &fault {
+        state.faulted.lock().unwrap().push(fault.name());
+    }
+    let land = |state: &State| {
         let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
         state.puts.lock().unwrap().push(Put { body, content_type });
-        StatusCode::OK
+    };
+    let status = match fault {
+        _ if !is_put => StatusCode::METHOD_NOT_ALLOWED,
+        None => {
+            land(&state);
+            StatusCode::OK
+        }
+        Some(Fault::Latency(delay)) => {
+            tokio::time::sleep(delay).await;
+            land(&state);
+            StatusCode::OK
+        }
+        Some(Fault::Throttle) => {
+            let (status, text) = proxy::throttling_response("s3", false, &draws.request_id());
+            return Ok(Response::builder()
+                .status(status)
+                .header(hyper::header::CONTENT_TYPE, "application/xml")
+                .body(Full::new(Bytes::from(text)))
+                .unwrap());
+        }
+        Some(Fault::Status(code)) => return Ok(proxy::status_response(code)),
+        Some(Fault::Reset) => return conn.reset().await,
+        Some(Fault::Hang) => return conn.hang().await,
+        Some(Fault::ResetAfterForward) => {
+            land(&state);
+            return conn.reset().await;
+        }
+        Some(Fault::OneOf(_)) => unreachable!("resolved by the draw"),
     };
     Ok(Response::builder()
         .status(status)

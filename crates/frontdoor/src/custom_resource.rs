@@ -11,6 +11,7 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponseStatus,
 };
 use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -248,7 +249,27 @@ impl Envelope {
             physical_resource_id: text("PhysicalResourceId").filter(|id| !id.is_empty()),
         })
     }
+
+    /// The first echoed field longer than CloudFormation ever sends: such a
+    /// request is refused, not answered with an id cut to fit.
+    fn oversized_field(&self) -> Option<&'static str> {
+        [
+            ("StackId", self.stack_id.as_str()),
+            ("RequestId", self.request_id.as_str()),
+            ("LogicalResourceId", self.logical_resource_id.as_str()),
+            (
+                "PhysicalResourceId",
+                self.physical_resource_id.as_deref().unwrap_or_default(),
+            ),
+        ]
+        .into_iter()
+        .find(|(_, value)| value.len() > MAX_ID_BYTES)
+        .map(|(name, _)| name)
+    }
 }
+
+/// The longest id CloudFormation sends in a request (its own limit is 1 KB).
+const MAX_ID_BYTES: usize = 1024;
 
 /// The physical id of a Create that failed before its properties gave one.
 /// A Delete of this id has nothing to clean up.
@@ -268,13 +289,21 @@ pub async fn run<R: CustomResource>(
     let handler_deadline = settings.handler_deadline(event.context.deadline, SystemTime::now());
     let raw = event.payload;
     let envelope = Envelope::read(&raw)?;
-    let response = match serde_json::from_value::<Request>(raw) {
-        Err(err) => failed(
+    let response = if let Some(field) = envelope.oversized_field() {
+        failed(
             &envelope,
             unprovisioned_id(&envelope),
-            invalid_request_reason(&err),
-        ),
-        Ok(request) => answer(resource, request, &envelope, handler_deadline).await,
+            format!("Invalid request: field {field} is longer than {MAX_ID_BYTES} bytes."),
+        )
+    } else {
+        match Request::deserialize(&raw) {
+            Err(err) => failed(
+                &envelope,
+                unprovisioned_id(&envelope),
+                invalid_request_reason(&err, &raw),
+            ),
+            Ok(request) => answer(resource, request, &envelope, handler_deadline).await,
+        }
     };
     let body = encode(&response);
     match response.status {
@@ -352,12 +381,35 @@ fn panic_text(err: tokio::task::JoinError) -> String {
     }
 }
 
-/// serde's message names the field (`missing field `StackId``, `unknown
-/// variant `create``); keep it and say what it is about.
-fn invalid_request_reason(err: &serde_json::Error) -> String {
+/// The request's fields that must be strings, required ones first.
+const STRING_FIELDS: [&str; 8] = [
+    "RequestType",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "ResourceType",
+    "LogicalResourceId",
+    "PhysicalResourceId",
+    "ServiceToken",
+];
+
+/// serde's message names a missing field (`missing field `StackId``) and an
+/// unknown variant (`unknown variant `create``), but not the field of a value
+/// of the wrong type (`invalid type: map, expected a string`): that one is
+/// found in the raw event.
+fn invalid_request_reason(err: &serde_json::Error, raw: &Value) -> String {
     let text = err.to_string();
     let text = text.split(" at line ").next().unwrap_or(&text);
     let text = text.replace("unknown variant", "unknown RequestType");
+    if text.starts_with("invalid type") {
+        let wrong = STRING_FIELDS
+            .iter()
+            .find(|field| raw.get(**field).is_some_and(|v| !v.is_string()));
+        if let Some(field) = wrong {
+            let detail = text.replace("variant identifier", "Create, Update or Delete");
+            return format!("Invalid request: field {field} must be a string: {detail}.");
+        }
+    }
     format!("Invalid request: {text}.")
 }
 
@@ -412,10 +464,22 @@ fn encode(response: &CloudFormationCustomResourceResponse) -> String {
                 "The response Data would exceed CloudFormation's {MAX_RESPONSE_BYTES}-byte limit."
             ));
         } else {
-            // Only the ids are left: cut the longest one.
-            response.reason = Some(String::new());
-            let id = &mut response.physical_resource_id;
-            *id = cut_to(id, id.len().saturating_sub(excess + 1));
+            // Only the echoed ids are left: cut the longest one.
+            response.reason = Some(reason);
+            let longest = [
+                &mut response.physical_resource_id,
+                &mut response.stack_id,
+                &mut response.request_id,
+                &mut response.logical_resource_id,
+            ]
+            .into_iter()
+            .max_by_key(|id| id.len());
+            match longest {
+                Some(id) if id.len() > '…'.len_utf8() => {
+                    *id = cut_to(id, id.len().saturating_sub(excess + 1));
+                }
+                _ => return body,
+            }
         }
     }
 }
@@ -524,6 +588,16 @@ mod tests {
     }
 
     #[test]
+    fn long_echoed_ids_are_cut_until_the_response_fits() {
+        let mut env = envelope();
+        env.stack_id = "s".repeat(3000);
+        env.request_id = "r".repeat(3000);
+        let body = encode(&failed(&env, "p".repeat(3000), "Reason."));
+        assert!(body.len() < MAX_RESPONSE_BYTES, "{}", body.len());
+        assert!(env.oversized_field() == Some("StackId"));
+    }
+
+    #[test]
     fn a_small_response_is_unchanged() {
         let response = failed(&envelope(), "id".into(), "Short.");
         let parsed: Value = serde_json::from_str(&encode(&response)).unwrap();
@@ -569,16 +643,29 @@ mod tests {
 
     #[test]
     fn request_errors_name_the_field() {
-        let err = serde_json::from_value::<Request>(serde_json::json!({"RequestType": "create"}))
-            .unwrap_err();
-        assert!(
-            invalid_request_reason(&err).contains("RequestType `create`"),
-            "{}",
-            invalid_request_reason(&err)
-        );
-        let err = serde_json::from_value::<Request>(serde_json::json!({"RequestType": "Create"}))
-            .unwrap_err();
-        assert!(invalid_request_reason(&err).contains("missing field"));
+        let reason = |raw: Value| {
+            let err = serde_json::from_value::<Request>(raw.clone()).unwrap_err();
+            invalid_request_reason(&err, &raw)
+        };
+        let text = reason(serde_json::json!({"RequestType": "create"}));
+        assert!(text.contains("RequestType `create`"), "{text}");
+        let text = reason(serde_json::json!({"RequestType": "Create"}));
+        assert!(text.contains("missing field"), "{text}");
+        for (raw, field) in [
+            (serde_json::json!({"RequestType": 1}), "RequestType"),
+            (serde_json::json!({"RequestType": null}), "RequestType"),
+            (
+                serde_json::json!({"RequestType": "Create", "ResponseURL": "u", "StackId": 7}),
+                "StackId",
+            ),
+            (
+                serde_json::json!({"RequestType": "Delete", "RequestId": {"a": 1}}),
+                "RequestId",
+            ),
+        ] {
+            let text = reason(raw);
+            assert!(text.contains(&format!("field {field} ")), "{text}");
+        }
     }
 
     #[test]

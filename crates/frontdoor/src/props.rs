@@ -29,11 +29,16 @@ const QUOTE_LIMIT: usize = 64;
 
 /// Quotes a value for an error message, cut so that a 1 MB string stays short.
 pub fn quote(value: &str) -> String {
+    format!("{:?}", excerpt(value))
+}
+
+/// The start of a value, cut to a length an error message can carry.
+pub fn excerpt(value: &str) -> String {
     let mut cut: String = value.chars().take(QUOTE_LIMIT).collect();
     if cut.len() < value.len() {
         cut.push('…');
     }
-    format!("{cut:?}")
+    cut
 }
 
 fn describe(value: &Value) -> String {

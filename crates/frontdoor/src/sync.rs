@@ -102,7 +102,7 @@ fn parse_binding(index: usize, item: &Value) -> Result<Binding, ConfigError> {
     };
     if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(error(
-            unknown,
+            &props::excerpt(unknown),
             format!("is not a field; the fields are {}", FIELDS.join(", ")),
         ));
     }

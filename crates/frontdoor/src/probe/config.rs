@@ -17,6 +17,8 @@ pub const PROBE_CONNECT_TO: &str = "PROBE_CONNECT_TO";
 pub const PROBE_CA_BUNDLE: &str = "PROBE_CA_BUNDLE";
 pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
 pub const PROBE_NAME: &str = "PROBE_NAME";
+/// The longest host name DNS allows.
+const MAX_HOST_NAME_LEN: usize = 253;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 const DEFAULT_ATTEMPTS: u32 = 2;
@@ -139,6 +141,17 @@ impl ProbeConfig {
             return Err(ConfigError::invalid(
                 PROBE_CONNECT_TO,
                 "needs a host name, not an address, in PROBE_URL",
+            ));
+        }
+        if self
+            .url
+            .host_str()
+            .is_some_and(|host| host.len() > MAX_HOST_NAME_LEN)
+        {
+            // Also keeps the default PROBE_NAME (the host) from being blamed.
+            return Err(ConfigError::invalid(
+                PROBE_URL,
+                format!("its host is longer than the {MAX_HOST_NAME_LEN} characters DNS allows"),
             ));
         }
         if self.timeout.is_zero() {
