@@ -1,44 +1,13 @@
 //! `Custom::EndpointTargets` against moto_server, with a local ResponseURL.
 
-use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::custom_resource::{
     self, CustomResource, Failure, Invocation, Request, Responder, Settings, Success,
 };
-use frontdoor::endpoint_targets::EndpointTargets;
-use frontdoor_tests::cfn::{self, Events, ResponseUrl};
+use frontdoor_tests::cfn::{self, Events, ResponseUrl, assert_success, invoke};
 use frontdoor_tests::moto::Account;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-type Resource = EndpointTargets<Ec2Endpoints, ElbTargets>;
-
-fn resource(account: &Account) -> Arc<Resource> {
-    Arc::new(EndpointTargets::new(
-        Ec2Endpoints::new(account.ec2.clone()),
-        ElbTargets::new(account.elb.clone()),
-    ))
-}
-
-fn settings() -> Settings {
-    Settings {
-        put_backoff: Duration::from_millis(20),
-        ..Settings::default()
-    }
-}
-
-/// Runs one event and returns the one response that landed.
-async fn invoke<R: CustomResource>(resource: Arc<R>, url: &ResponseUrl, event: Value) -> Value {
-    let before = url.puts().len();
-    let responder = Responder::new(settings()).unwrap();
-    custom_resource::run(resource, &responder, cfn::lambda_event(event))
-        .await
-        .unwrap();
-    let puts = url.puts();
-    assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
-    assert_eq!(puts[before].content_type, None);
-    puts[before].body.clone()
-}
 
 fn props(endpoint: &str, groups: &[&str], port: Option<&str>) -> Value {
     let mut p = json!({"VpcEndpointId": endpoint, "TargetGroupArns": groups});
@@ -46,10 +15,6 @@ fn props(endpoint: &str, groups: &[&str], port: Option<&str>) -> Value {
         p["Port"] = json!(port);
     }
     p
-}
-
-fn assert_success(response: &Value) {
-    assert_eq!(response["Status"], "SUCCESS", "{response}");
 }
 
 fn assert_failed_naming(response: &Value, needle: &str) {
@@ -83,7 +48,7 @@ impl Fixture {
     }
 
     async fn invoke(&self, event: Value) -> Value {
-        invoke(resource(&self.account), &self.url, event).await
+        invoke(self.account.endpoint_targets(), &self.url, event).await
     }
 }
 
@@ -376,10 +341,14 @@ async fn a_malformed_request_is_answered_failed() {
 
     let mut event = f.events.create(json!({}));
     event.as_object_mut().unwrap().remove("ResponseURL");
-    let responder = Responder::new(settings()).unwrap();
-    let err = custom_resource::run(resource(&f.account), &responder, cfn::lambda_event(event))
-        .await
-        .unwrap_err();
+    let responder = Responder::new(cfn::quick_settings()).unwrap();
+    let err = custom_resource::run(
+        f.account.endpoint_targets(),
+        &responder,
+        cfn::lambda_event(event),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("ResponseURL"), "{err}");
 }
 
@@ -392,7 +361,7 @@ async fn a_response_url_that_fails_twice_then_accepts_gets_one_response() {
     let endpoint = account.endpoint(&vpc, 1).await;
     let group = account.target_group(&vpc, "a").await;
     let response = invoke(
-        resource(&account),
+        account.endpoint_targets(),
         &url,
         events.create(props(&endpoint, &[&group], None)),
     )
@@ -409,7 +378,7 @@ async fn a_hanging_ec2_gets_one_failed_response_before_the_deadline() {
     let budget = Duration::from_secs(3);
     let responder = Responder::new(Settings {
         fallback_budget: budget,
-        ..settings()
+        ..cfn::quick_settings()
     })
     .unwrap();
     let started = Instant::now();
@@ -418,9 +387,13 @@ async fn a_hanging_ec2_gets_one_failed_response_before_the_deadline() {
         &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
         None,
     ));
-    custom_resource::run(resource(&stalled), &responder, cfn::lambda_event(event))
-        .await
-        .unwrap();
+    custom_resource::run(
+        stalled.endpoint_targets(),
+        &responder,
+        cfn::lambda_event(event),
+    )
+    .await
+    .unwrap();
     let elapsed = started.elapsed();
     assert_failed_naming(&url.only(), "Timed out");
     assert!(
@@ -436,7 +409,7 @@ async fn a_deadline_from_the_context_is_honoured() {
     let stalled = Account::at(&cfn::stalled_endpoint().await).await;
     let responder = Responder::new(Settings {
         safety_margin: Duration::from_secs(1),
-        ..settings()
+        ..cfn::quick_settings()
     })
     .unwrap();
     let mut event = cfn::lambda_event(events.create(props(
@@ -450,7 +423,7 @@ async fn a_deadline_from_the_context_is_honoured() {
         .as_millis() as u64;
     event.context.deadline = now_ms + 3_000;
     let started = Instant::now();
-    custom_resource::run(resource(&stalled), &responder, event)
+    custom_resource::run(stalled.endpoint_targets(), &responder, event)
         .await
         .unwrap();
     assert_failed_naming(&url.only(), "Timed out");

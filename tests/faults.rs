@@ -20,13 +20,12 @@ use aws_sdk_ec2::config::retry::{RetryConfig, RetryPartition};
 use aws_sdk_ec2::config::timeout::TimeoutConfig;
 use aws_sdk_ec2::types::SecurityGroupRule;
 use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
-use frontdoor::aws::security_groups::{Ec2SecurityGroups, VPC_ORIGINS_GROUP_NAME};
+use frontdoor::aws::security_groups::VPC_ORIGINS_GROUP_NAME;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::custom_resource::{self, CustomResource, Responder, Settings};
-use frontdoor::endpoint_targets::EndpointTargets;
-use frontdoor::ingress::{DEFAULT_PREFIX_LIST_NAME, PrefixListIngress};
+use frontdoor::ingress::DEFAULT_PREFIX_LIST_NAME;
 use frontdoor::sync::{self, Binding, Scope, Syncer};
-use frontdoor_tests::cfn::{self, Events, ResponseUrl};
+use frontdoor_tests::cfn::{self, Events, ResponseUrl, assert_success, id_of, invoke};
 use frontdoor_tests::moto::{Account, moto_url};
 use frontdoor_tests::proxy::{Draws, Fault, Proxy, Rule};
 use futures_util::future::join_all;
@@ -94,39 +93,6 @@ fn responder() -> Responder {
     .unwrap()
 }
 
-/// Runs one event; returns the one response that landed for it.
-async fn invoke<R: CustomResource>(resource: Arc<R>, url: &ResponseUrl, event: Value) -> Value {
-    let before = url.puts().len();
-    custom_resource::run(resource, &responder(), cfn::lambda_event(event))
-        .await
-        .unwrap();
-    let puts = url.puts();
-    assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
-    assert_eq!(puts[before].content_type, None);
-    puts[before].body.clone()
-}
-
-fn assert_success(response: &Value) {
-    assert_eq!(response["Status"], "SUCCESS", "{response}");
-}
-
-fn id_of(response: &Value) -> String {
-    response["PhysicalResourceId"].as_str().unwrap().to_owned()
-}
-
-fn endpoint_targets(account: &Account) -> Arc<EndpointTargets<Ec2Endpoints, ElbTargets>> {
-    Arc::new(EndpointTargets::new(
-        Ec2Endpoints::new(account.ec2.clone()),
-        ElbTargets::new(account.elb.clone()),
-    ))
-}
-
-fn prefix_list_ingress(account: &Account) -> Arc<PrefixListIngress<Ec2SecurityGroups>> {
-    Arc::new(PrefixListIngress::new(Ec2SecurityGroups::new(
-        account.ec2.clone(),
-    )))
-}
-
 fn targets_props(endpoint: &str, groups: &[&str], port: &str) -> Value {
     json!({"VpcEndpointId": endpoint, "TargetGroupArns": groups, "Port": port})
 }
@@ -162,7 +128,7 @@ async fn eni_targets_under_throttling_answers_success_and_keeps_the_invariant() 
     let b = account.target_group(&vpc, "b").await;
     let old_ips = account.endpoint_ips(&old_endpoint).await;
     let new_ips = account.endpoint_ips(&new_endpoint).await;
-    let run = |event| invoke(endpoint_targets(&through), &url, event);
+    let run = |event| invoke(through.endpoint_targets(), &url, event);
 
     // Create.
     let p1 = targets_props(&old_endpoint, &[&a], "443");
@@ -246,7 +212,7 @@ async fn prefix_list_ingress_under_throttling_answers_success_and_keeps_the_inva
         }
         set
     };
-    let run = |event| invoke(prefix_list_ingress(&through), &url, event);
+    let run = |event| invoke(through.prefix_list_ingress(), &url, event);
 
     let p1 = json!({"SecurityGroupId": first});
     let created = run(events.create(p1.clone())).await;
@@ -353,7 +319,7 @@ async fn dead_ec2_scenario(fault: Fault) {
             runs.push(tokio::spawn(async move {
                 if resource_type == "Custom::EndpointTargets" {
                     answers_failed_before_the_deadline(
-                        endpoint_targets(&through),
+                        through.endpoint_targets(),
                         &url,
                         event,
                         deadline,
@@ -361,7 +327,7 @@ async fn dead_ec2_scenario(fault: Fault) {
                     .await;
                 } else {
                     answers_failed_before_the_deadline(
-                        prefix_list_ingress(&through),
+                        through.prefix_list_ingress(),
                         &url,
                         event,
                         deadline,
@@ -411,9 +377,9 @@ async fn through_a_flaky_response_url(account: &Account, resource_type: &str, pr
         };
         let event = cfn::lambda_event(event);
         let result = if resource_type == "Custom::EndpointTargets" {
-            custom_resource::run(endpoint_targets(account), &responder(), event).await
+            custom_resource::run(account.endpoint_targets(), &responder(), event).await
         } else {
-            custom_resource::run(prefix_list_ingress(account), &responder(), event).await
+            custom_resource::run(account.prefix_list_ingress(), &responder(), event).await
         };
         result.unwrap();
         let response = url.only();
@@ -463,7 +429,7 @@ async fn a_response_url_that_hangs_once_is_retried_and_gets_one_response() {
     let event = events.create(json!({"VpcEndpointId": "nope"}));
     let started = Instant::now();
     custom_resource::run(
-        endpoint_targets(&Account::new().await),
+        Account::new().await.endpoint_targets(),
         &responder(),
         cfn::lambda_event(event),
     )

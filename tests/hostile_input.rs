@@ -16,11 +16,9 @@
 //! inputs that are not events, `FRONTDOOR_BINDINGS` and the probe's
 //! environment, have corpus files of their own.
 
-use frontdoor::aws::security_groups::{Ec2SecurityGroups, VPC_ORIGINS_GROUP_NAME};
+use frontdoor::aws::security_groups::VPC_ORIGINS_GROUP_NAME;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::custom_resource::{self, CustomResource, MAX_RESPONSE_BYTES, Responder, Settings};
-use frontdoor::endpoint_targets::EndpointTargets;
-use frontdoor::ingress::PrefixListIngress;
 use frontdoor::probe::ProbeConfig;
 use frontdoor::sync::{self, Binding, Scope, Syncer};
 use frontdoor_tests::cfn::{self, ResponseUrl};
@@ -235,8 +233,8 @@ fn invoke(function: &'static str, fixture: &Fixture, event: Value) -> Result<Obs
         .unwrap();
         let lambda_event = cfn::lambda_event(event);
         let result = match function {
-            ET => run(endpoint_targets(&account), &responder, lambda_event).await,
-            _ => run(prefix_list_ingress(&account), &responder, lambda_event).await,
+            ET => run(account.endpoint_targets(), &responder, lambda_event).await,
+            _ => run(account.prefix_list_ingress(), &responder, lambda_event).await,
         };
         Observed {
             result,
@@ -266,19 +264,6 @@ fn refuse_foreign_urls(event: &Value) {
             "a corpus ResponseURL names {host}: only 127.0.0.1 may be used"
         );
     }
-}
-
-fn endpoint_targets(account: &Account) -> Arc<EndpointTargets<Ec2Endpoints, ElbTargets>> {
-    Arc::new(EndpointTargets::new(
-        Ec2Endpoints::new(account.ec2.clone()),
-        ElbTargets::new(account.elb.clone()),
-    ))
-}
-
-fn prefix_list_ingress(account: &Account) -> Arc<PrefixListIngress<Ec2SecurityGroups>> {
-    Arc::new(PrefixListIngress::new(Ec2SecurityGroups::new(
-        account.ec2.clone(),
-    )))
 }
 
 /// Checks one observation against the manifest; returns what is wrong.

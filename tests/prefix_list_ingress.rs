@@ -5,43 +5,13 @@ use frontdoor::aws::security_groups::{
     Authorized, Ec2SecurityGroups, Permission, Reference, SecurityGroupRules,
     VPC_ORIGINS_GROUP_NAME,
 };
-use frontdoor::custom_resource::{self, Responder, Settings};
-use frontdoor::ingress::{DEFAULT_PREFIX_LIST_NAME, Owner, PrefixListIngress};
-use frontdoor_tests::cfn::{self, Events, ResponseUrl, STACK_ID};
+use frontdoor::ingress::{DEFAULT_PREFIX_LIST_NAME, Owner};
+use frontdoor_tests::cfn::{Events, ResponseUrl, STACK_ID, assert_success, id_of, invoke};
 use frontdoor_tests::moto::{Account, Vpc};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
-use std::time::Duration;
 
 const LOGICAL_ID: &str = "AlbIngress";
-
-fn resource(account: &Account) -> Arc<PrefixListIngress<Ec2SecurityGroups>> {
-    Arc::new(PrefixListIngress::new(Ec2SecurityGroups::new(
-        account.ec2.clone(),
-    )))
-}
-
-/// Runs one event and returns the one response that landed.
-async fn invoke(account: &Account, url: &ResponseUrl, event: Value) -> Value {
-    let before = url.puts().len();
-    let responder = Responder::new(Settings {
-        put_backoff: Duration::from_millis(20),
-        ..Settings::default()
-    })
-    .unwrap();
-    custom_resource::run(resource(account), &responder, cfn::lambda_event(event))
-        .await
-        .unwrap();
-    let puts = url.puts();
-    assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
-    assert_eq!(puts[before].content_type, None);
-    puts[before].body.clone()
-}
-
-fn assert_success(response: &Value) {
-    assert_eq!(response["Status"], "SUCCESS", "{response}");
-}
 
 fn assert_failed_naming(response: &Value, needles: &[&str]) {
     assert_eq!(response["Status"], "FAILED", "{response}");
@@ -52,10 +22,6 @@ fn assert_failed_naming(response: &Value, needles: &[&str]) {
             "reason {reason:?} should name {needle}"
         );
     }
-}
-
-fn id_of(response: &Value) -> String {
-    response["PhysicalResourceId"].as_str().unwrap().to_owned()
 }
 
 /// A rule as `tcp/443/pl-…` or `tcp/443/sg-…` (CIDR rules as `tcp/80/10.…`).
@@ -111,7 +77,7 @@ impl Fixture {
     }
 
     async fn invoke(&self, event: Value) -> Value {
-        invoke(&self.account, &self.url, event).await
+        invoke(self.account.prefix_list_ingress(), &self.url, event).await
     }
 
     /// What the group's inbound rules grant.

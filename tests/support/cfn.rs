@@ -3,6 +3,7 @@
 //! events in CloudFormation's real shape.
 
 use crate::proxy::{self, Conn, Draws, Fault};
+use frontdoor::custom_resource::{self, CustomResource, Responder, Settings};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
@@ -244,4 +245,50 @@ impl Events {
 /// A Lambda event with no deadline, so the protocol's budget applies.
 pub fn lambda_event(payload: Value) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, Context::default())
+}
+
+/// The protocol's real settings, with a short backoff between PUT attempts.
+pub fn quick_settings() -> Settings {
+    Settings {
+        put_backoff: std::time::Duration::from_millis(20),
+        ..Settings::default()
+    }
+}
+
+/// Runs one event through the protocol and returns the one response that
+/// landed for it, failing the test unless exactly one did, without a
+/// `Content-Type`.
+pub async fn invoke<R: CustomResource>(resource: Arc<R>, url: &ResponseUrl, event: Value) -> Value {
+    invoke_with(
+        resource,
+        &Responder::new(quick_settings()).unwrap(),
+        url,
+        event,
+    )
+    .await
+}
+
+/// [`invoke`] with a responder of the test's own.
+pub async fn invoke_with<R: CustomResource>(
+    resource: Arc<R>,
+    responder: &Responder,
+    url: &ResponseUrl,
+    event: Value,
+) -> Value {
+    let before = url.puts().len();
+    custom_resource::run(resource, responder, lambda_event(event))
+        .await
+        .unwrap();
+    let puts = url.puts();
+    assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
+    assert_eq!(puts[before].content_type, None);
+    puts[before].body.clone()
+}
+
+pub fn assert_success(response: &Value) {
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+}
+
+pub fn id_of(response: &Value) -> String {
+    response["PhysicalResourceId"].as_str().unwrap().to_owned()
 }

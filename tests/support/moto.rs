@@ -8,6 +8,11 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType,
 };
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
+use frontdoor::aws::security_groups::Ec2SecurityGroups;
+use frontdoor::aws::{Ec2Endpoints, ElbTargets};
+use frontdoor::endpoint_targets::EndpointTargets;
+use frontdoor::ingress::PrefixListIngress;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const REGION: &str = "us-east-1";
@@ -76,6 +81,21 @@ impl Account {
                 .build(),
         );
         Self { id, ec2, elb }
+    }
+
+    /// `eni-targets` on this account's clients.
+    pub fn endpoint_targets(&self) -> Arc<EndpointTargets<Ec2Endpoints, ElbTargets>> {
+        Arc::new(EndpointTargets::new(
+            Ec2Endpoints::new(self.ec2.clone()),
+            ElbTargets::new(self.elb.clone()),
+        ))
+    }
+
+    /// `prefix-list-ingress` on this account's clients.
+    pub fn prefix_list_ingress(&self) -> Arc<PrefixListIngress<Ec2SecurityGroups>> {
+        Arc::new(PrefixListIngress::new(Ec2SecurityGroups::new(
+            self.ec2.clone(),
+        )))
     }
 
     /// The same account reached through another endpoint.
