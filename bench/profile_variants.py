@@ -29,13 +29,19 @@ OUT = HERE / "results" / "profile-variants.json"
 BINARY = os.environ.get("BENCH_PROFILE_BINARY", "eni-targets")
 TARGET = Path(os.environ.get("BENCH_PROFILE_TARGET_DIR", Path.home() / ".cache/frontdoor/profile-variants-target"))
 
+# (label, overrides, the label it is compared with). A variant changes one
+# setting against the row it is compared with, so each delta is one setting's
+# worth; the opt-level "s" rows measure lto and codegen-units on top of "s".
+SHIPPED = "shipped: opt-level \"z\", lto, codegen-units 1, strip, panic unwind"
+OPT_S = "opt-level = \"s\""
 VARIANTS = [
-    ("shipped: opt-level \"s\", lto, codegen-units 1, strip, panic unwind", {}),
-    ("opt-level = \"z\"", {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "z"}),
-    ("lto = false", {"CARGO_PROFILE_RELEASE_LTO": "false"}),
-    ("codegen-units = 16", {"CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"}),
-    ("strip = false", {"CARGO_PROFILE_RELEASE_STRIP": "false"}),
-    ("panic = \"abort\" (not safe here)", {"CARGO_PROFILE_RELEASE_PANIC": "abort"}),
+    (SHIPPED, {}, None),
+    (OPT_S, {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "s"}, SHIPPED),
+    ("opt-level \"s\", lto = false", {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "s", "CARGO_PROFILE_RELEASE_LTO": "false"}, OPT_S),
+    ("opt-level \"s\", codegen-units = 16",
+     {"CARGO_PROFILE_RELEASE_OPT_LEVEL": "s", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"}, OPT_S),
+    ("strip = false", {"CARGO_PROFILE_RELEASE_STRIP": "false"}, SHIPPED),
+    ("panic = \"abort\" (not safe here)", {"CARGO_PROFILE_RELEASE_PANIC": "abort"}, SHIPPED),
 ]
 
 
@@ -58,7 +64,7 @@ def main() -> int:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     cargo_lambda = str(Path(sys.executable).parent / "cargo-lambda")
     try:
-        for i, (label, overrides) in enumerate(VARIANTS):
+        for i, (label, overrides, compare_to) in enumerate(VARIANTS):
             if (only and str(i) not in only) or label in done:
                 continue
             env = {**os.environ, **overrides, "CARGO_TARGET_DIR": str(TARGET)}
@@ -70,7 +76,7 @@ def main() -> int:
             ).returncode
             build_s = time.monotonic() - t0
             bootstrap = TARGET / "lambda" / BINARY / "bootstrap"
-            entry = {"label": label, "overrides": overrides, "build_s": round(build_s)}
+            entry = {"label": label, "overrides": overrides, "compare_to": compare_to, "build_s": round(build_s)}
             if rc == 0 and bootstrap.exists():
                 zpath = TARGET / f"{BINARY}-{i}.zip"
                 with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as z:
@@ -80,7 +86,7 @@ def main() -> int:
             else:
                 entry.update(bootstrap=None, zip=None)
             result["variants"].append(entry)
-            order = [lbl for lbl, _ in VARIANTS]
+            order = [lbl for lbl, _, _ in VARIANTS]
             result["variants"].sort(key=lambda v: order.index(v["label"]) if v["label"] in order else 99)
             OUT.write_text(json.dumps(result, indent=1) + "\n")
             print(f"[profiles] {label}: {entry.get('bootstrap')} bytes in {build_s / 60:.1f} min", flush=True)

@@ -8,6 +8,7 @@
 //! - [`plan`]: pure planners, desired against current gives a plan, with no I/O;
 //! - [`aws`]: small AWS adapters behind traits;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
+//! - [`logging`]: the functions' log set-up (Lambda's advanced logging controls);
 //! - one module per function: [`endpoint_targets`], [`ingress`], [`sync`], [`probe`].
 
 pub mod aws;
@@ -15,6 +16,7 @@ pub mod custom_resource;
 pub mod emf;
 pub mod endpoint_targets;
 pub mod ingress;
+pub mod logging;
 pub mod plan;
 pub mod probe;
 pub mod props;

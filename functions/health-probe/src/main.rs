@@ -3,12 +3,12 @@
 //! Everything it does lives in [`frontdoor::probe`].
 
 use frontdoor::probe::{ProbeConfig, ProbeSummary, Prober};
-use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    frontdoor::logging::init();
 
     // Bad configuration is the function's own fault: fail the initialisation, with
     // the variable's name, rather than report an unhealthy API on every run.

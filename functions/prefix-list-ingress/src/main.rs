@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    frontdoor::logging::init();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let resource = Arc::new(PrefixListIngress::new(Ec2SecurityGroups::new(
         aws_sdk_ec2::Client::new(&config),

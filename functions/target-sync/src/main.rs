@@ -8,7 +8,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    frontdoor::logging::init();
     // Invalid bindings fail the initialisation, so that every invocation
     // fails loudly and none acts on half a configuration.
     let bindings = sync::bindings_from_env().inspect_err(|err| tracing::error!("{err}"))?;

@@ -4,10 +4,17 @@
 use std::process::Command;
 
 fn start_with_bindings(bindings: Option<&str>) -> (bool, String) {
+    start(bindings, &[])
+}
+
+fn start(bindings: Option<&str>, env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_target-sync"));
     command
         .env_remove("FRONTDOOR_BINDINGS")
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+        .env_remove("AWS_LAMBDA_LOG_FORMAT")
+        .env_remove("AWS_LAMBDA_LOG_LEVEL")
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .envs(env.iter().copied());
     if let Some(bindings) = bindings {
         command.env("FRONTDOOR_BINDINGS", bindings);
     }
@@ -27,4 +34,33 @@ fn invalid_bindings_fail_at_initialisation_with_the_field_named() {
     let (ok, text) = start_with_bindings(None);
     assert!(!ok);
     assert!(text.contains("FRONTDOOR_BINDINGS is not set"), "{text}");
+}
+
+#[test]
+fn logs_are_json_lines_under_lambda_advanced_logging() {
+    let (ok, text) = start(None, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+    assert!(!ok);
+    let line = text
+        .lines()
+        .find(|line| line.contains("FRONTDOOR_BINDINGS is not set"))
+        .unwrap_or_else(|| panic!("no log line names the variable: {text}"));
+    let record: serde_json::Value = serde_json::from_str(line).expect(line);
+    assert_eq!(record["level"], "ERROR", "{line}");
+    assert!(
+        record["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("FRONTDOOR_BINDINGS")),
+        "{line}"
+    );
+}
+
+#[test]
+fn lambda_log_level_filters_the_log_lines() {
+    let (_, logged) = start(None, &[]);
+    assert!(logged.contains("ERROR"), "{logged}");
+    // OFF silences the log line; the start still fails.
+    let (ok, silent) = start(None, &[("AWS_LAMBDA_LOG_LEVEL", "OFF")]);
+    assert!(!ok);
+    assert!(!silent.contains("ERROR"), "{silent}");
+    assert!(!silent.contains("is not set"), "{silent}");
 }
