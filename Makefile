@@ -50,7 +50,9 @@ demo: venv
 
 # docs/benchmarks.md. The native release binaries are timed; the arm64 ones are
 # sized. BENCH_PROFILES=1 first rebuilds eni-targets for arm64 once per
-# release-profile variant (about 13 minutes each on two cores).
+# release-profile variant (about 13 minutes each on two cores); the table is
+# rendered from bench/results/, so `bench/bench.py --render-only` redraws it
+# without measuring again.
 bench: venv
 	cargo build --workspace --release --bins
 	cargo lambda build --release --arm64 --bins

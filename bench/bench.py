@@ -76,6 +76,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "arch": platform.machine(),
         "rustc": version(["rustc", "--version"]),
+        "commit": version(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"]),
         "cargo_lambda": version([venv_tool("cargo-lambda"), "lambda", "--version"]),
         "python": platform.python_version(),
         "boto3": boto3.__version__,
@@ -358,6 +359,7 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
         f"moto {m['moto']} |")
     add(f"| load average at start | {' '.join(m['loadavg'])} |")
     add(f"| date | {m['date']} |")
+    add(f"| commit | `{m['commit']}` |")
     add("")
     add("## Initialisation, invocation and memory")
     add("")
@@ -450,10 +452,14 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
     add("")
     if profiles and profiles.get("variants"):
         rows = {v["label"]: v for v in profiles["variants"]}
-        add(f"Measured by `make bench BENCH_PROFILES=1` on {profiles['date']} ({profiles['machine']}): "
-            f"`{profiles['binary']}` for arm64, rebuilt from scratch through `CARGO_PROFILE_RELEASE_*` environment "
-            "overrides, in a separate target directory. Each row changes one setting against the row it is "
-            "compared with, so its change is what that one setting costs.")
+        commit = profiles.get("commit", "?")
+        add(f"Measured by `make bench BENCH_PROFILES=1` on {profiles['date']} at commit `{commit}` "
+            f"({profiles['machine']}): `{profiles['binary']}` for arm64, rebuilt from scratch through "
+            "`CARGO_PROFILE_RELEASE_*` environment overrides, in a separate target directory. Each row changes "
+            "one setting against the row it is compared with, so its change is what that one setting costs.")
+        if commit != m.get("commit"):
+            add(f"The code has changed since `{commit}`, so these sizes are not the ones above; the changes "
+                "between rows are what each setting buys.")
         add("")
         add("| profile | bootstrap (bytes) | bootstrap | zip | compared with | change | build time |")
         add("|---|---:|---:|---:|---|---:|---:|")
@@ -462,12 +468,13 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
                 add(f"| {v['label']} | failed | | | | | |")
                 continue
             other = rows.get(v.get("compare_to") or "")
+            build = "" if v.get("build_s") is None else f"{v['build_s'] / 60:.0f} min"
             change = ""
             if other and other.get("bootstrap"):
                 delta = v["bootstrap"] - other["bootstrap"]
                 change = f"{delta:+,} bytes ({100 * delta / other['bootstrap']:+.1f}%)"
             add(f"| {v['label']} | {v['bootstrap']:,} | {mib(v['bootstrap'])} | {mib(v['zip'])} | "
-                f"{v.get('compare_to') or ''} | {change} | {v['build_s'] / 60:.0f} min |")
+                f"{v.get('compare_to') or ''} | {change} | {build} |")
         add("")
         add("Read a row as what its comparison gains by *not* having that change: e.g. the `lto = false` "
             "row's growth is what `lto = true` bought.")
@@ -537,6 +544,19 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
 # ------------------------------------------------------------------ main
 
 
+def profile_results() -> dict | None:
+    return json.loads(PROFILE_RESULTS.read_text()) if PROFILE_RESULTS.exists() else None
+
+
+def render_only(results: Path, out: Path) -> int:
+    r = json.loads(results.read_text())
+    sync = {int(n): v for n, v in r["sync"].items()}  # JSON turned the binding counts into strings
+    out.write_text(render(r["machine"], r["timings"], r["calls"], r["sizes"], sync, profile_results(),
+                          r.get("runs", 7), r.get("warm", 5)) + "\n")
+    log(f"wrote {out} from {results}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7, help="processes per function (medians over these)")
@@ -544,7 +564,11 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--json", default=str(HERE / "results" / "latest.json"))
     ap.add_argument("--sync-sizes", default="1,10,100")
+    ap.add_argument("--render-only", action="store_true",
+                    help="measure nothing: render --out from --json and the profile variants (after BENCH_PROFILES)")
     args = ap.parse_args()
+    if args.render_only:
+        return render_only(Path(args.json), Path(args.out))
     for name in FUNCTIONS:
         if not (TARGET_DIR / "release" / name).exists():
             log(f"missing {TARGET_DIR / 'release' / name}: run `cargo build --workspace --release` first")
@@ -571,13 +595,12 @@ def main() -> int:
         calls = count_calls(arms, moto_url, workdir)
         sync = measure_sync(fx, moto_url, workdir, tuple(int(x) for x in args.sync_sizes.split(",")))
         s = sizes(workdir)
-        profiles = json.loads(PROFILE_RESULTS.read_text()) if PROFILE_RESULTS.exists() else None
-        report = render(m, t, calls, s, sync, profiles, args.runs, args.warm)
+        report = render(m, t, calls, s, sync, profile_results(), args.runs, args.warm)
         Path(args.out).write_text(report + "\n")
         print(report[report.index("## The targets"):], flush=True)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": m, "timings": t, "calls": calls, "sizes": s, "sync": sync},
-                                              indent=1) + "\n")
+        Path(args.json).write_text(json.dumps({"machine": m, "timings": t, "calls": calls, "sizes": s, "sync": sync,
+                                               "runs": args.runs, "warm": args.warm}, indent=1) + "\n")
         log(f"wrote {args.out}")
         return 0
     finally:

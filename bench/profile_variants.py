@@ -53,12 +53,14 @@ def main() -> int:
         "binary": BINARY,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, {cpu}",
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                 text=True).stdout.strip(),
         "variants": [],
     }
     # Resume: keep the variants an earlier (interrupted) run of today measured.
     if OUT.exists() and os.environ.get("BENCH_PROFILES_FRESH") is None:
         old = json.loads(OUT.read_text())
-        if old.get("date") == result["date"] and old.get("binary") == BINARY:
+        if (old.get("date"), old.get("binary"), old.get("commit")) == (result["date"], BINARY, result["commit"]):
             result["variants"] = [v for v in old["variants"] if v.get("bootstrap")]
     done = {v["label"] for v in result["variants"]}
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,10 @@
 //! `AWS_LAMBDA_LOG_LEVEL`, else the `target=level` directives of `RUST_LOG`, else
 //! INFO.
 //!
-//! The same as `lambda_runtime::tracing::init_default_subscriber`, with a
+//! Like `lambda_runtime::tracing::init_default_subscriber`, with a
 //! [`Targets`] filter in place of `EnvFilter`: `Targets` reads the same directives
-//! without a regex engine, and that keeps about 150 KB out of every `bootstrap`
-//! (docs/benchmarks.md).
+//! without a regex engine, which keeps 310 KB out of the arm64 `bootstrap` of
+//! `eni-targets` (6,092,952 bytes before, 5,782,328 after).
 
 use std::str::FromStr;
 use tracing_subscriber::filter::{LevelFilter, Targets};
