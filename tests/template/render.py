@@ -62,7 +62,15 @@ EXISTING_ENDPOINT = {
     "ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0",
 }
 OWN_API = {"CreateSampleApi": "false", "RestApiId": "a1b2c3d4e5", "StageName": "prod"}
-MTLS = {"TrustStoreBundleS3Uri": "s3://frontdoor-trust/certs/ca/bundle.pem"}
+MTLS = {
+    "TrustStoreBundleS3Uri": "s3://frontdoor-trust/certs/ca/bundle.pem",
+    "ProbeClientCertificateSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:frontdoor/probe-client-AbC123",
+}
+CLOUDFRONT_MTLS = {
+    **CLOUDFRONT,
+    **MTLS,
+    "CloudFrontOriginClientCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/77777777-8888-9999-0000-111111111111",
+}
 
 # Named parameter sets: every valid topology the template offers.
 SCENARIOS: dict[str, dict[str, str]] = {
@@ -71,15 +79,22 @@ SCENARIOS: dict[str, dict[str, str]] = {
     "cloudfront": CLOUDFRONT,
     "existing-endpoint": EXISTING_ENDPOINT,
     "own-api": OWN_API,
-    "primary": {"FailoverRole": "PRIMARY", "ProbeConnectTo": "10.1.0.10,10.1.1.10"},
+    "primary": {"FailoverRole": "PRIMARY"},
     "secondary": {"FailoverRole": "SECONDARY"},
     "mtls": MTLS,
+    "nlb-mtls": {"LoadBalancerType": "NLB", **MTLS},
+    "cloudfront-mtls": CLOUDFRONT_MTLS,
+    "nlb-mtls-existing-secrets-endpoint-primary": {
+        "LoadBalancerType": "NLB",
+        **MTLS,
+        "SecretsManagerEndpointSecurityGroupId": "sg-0fedcba9876543210",
+        "FailoverRole": "PRIMARY",
+    },
     "nlb-existing-own-secondary": {"LoadBalancerType": "NLB", **EXISTING_ENDPOINT, **OWN_API, "FailoverRole": "SECONDARY"},
     "everything": {
-        **CLOUDFRONT,
+        **CLOUDFRONT_MTLS,
         **EXISTING_ENDPOINT,
         **OWN_API,
-        **MTLS,
         "FailoverRole": "PRIMARY",
         "AccessLogsBucket": "frontdoor-logs",
         "CloudFrontWebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/frontdoor/abcd",

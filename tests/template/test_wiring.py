@@ -16,6 +16,7 @@ import pytest
 
 from render import (
     BASE_PARAMS,
+    PSEUDO,
     CLOUDFRONT,
     EXISTING_ENDPOINT,
     MTLS,
@@ -30,6 +31,7 @@ from render import (
     rule_failures,
 )
 
+STACK_ID = PSEUDO["AWS::StackId"]
 ALB_ONLY = ["ApplicationLoadBalancer", "AlbListener"]
 NLB_ONLY = ["NetworkLoadBalancer", "NlbListener"]
 CLOUDFRONT_ONLY = [
@@ -201,7 +203,8 @@ def test_no_managed_policy_broader_than_basic_execution(scenario: Rendered) -> N
             assert arn in ALLOWED_MANAGED, f"{logical_id}: {arn}"
     probe = scenario.props("HealthProbeRole")
     assert probe["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
-    assert "Policies" not in probe, "health-probe makes no AWS API call"
+    # The probe's only AWS call is reading its client certificate, and only with mutual TLS.
+    assert ("Policies" in probe) is bool(scenario.params["ProbeClientCertificateSecretArn"])
 
 
 def statements(r: Rendered, role: str) -> dict[str, dict[str, Any]]:
@@ -218,7 +221,10 @@ def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role
     s = statements(scenario, role)
     assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets"}
     assert sorted_actions(s["WriteTargets"]) == ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"]
-    assert _listify(s["WriteTargets"]["Resource"]) == [{"Ref": "ApiTargetGroup"}]
+    # Every target group of this stack (tag), so that the old one stays writable during a replacement.
+    assert _listify(s["WriteTargets"]["Resource"]) == [f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/*"]
+    assert s["WriteTargets"]["Condition"] == {"StringEquals": {"aws:ResourceTag/frontdoor:stack": STACK_ID}}
+    assert {"Key": "frontdoor:stack", "Value": STACK_ID} in scenario.props("ApiTargetGroup")["Tags"]
     assert sorted_actions(s["ReadEndpointAndTargets"]) == [
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeVpcEndpoints",
@@ -231,15 +237,15 @@ def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role
 def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
     r = render(CLOUDFRONT)
     s = statements(r, "PrefixListIngressRole")
-    assert set(s) == {"Logs", "ReadGroupsAndPrefixLists", "WriteOwnGroupIngress", "TagOwnRules"}
-    group_arn = {
-        "Fn::Sub": f"arn:aws:ec2:{REGION}:123456789012:security-group/${{CloudFrontOriginSecurityGroup.GroupId}}"
-    }
+    assert set(s) == {"Logs", "ReadGroupsAndPrefixLists", "WriteOwnGroupsIngress", "CreateRulesInOwnGroups", "TagOwnRules"}
     rule_arns = f"arn:aws:ec2:{REGION}:123456789012:security-group-rule/*"
-    write = s["WriteOwnGroupIngress"]
+    write = s["WriteOwnGroupsIngress"]
     assert sorted_actions(write) == ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
-    assert write["Resource"] == [group_arn, rule_arns]
-    assert "Condition" not in write
+    assert write["Resource"] == f"arn:aws:ec2:{REGION}:123456789012:security-group/*"
+    assert write["Condition"] == {"StringEquals": {"aws:ResourceTag/frontdoor:stack": STACK_ID}}
+    assert {"Key": "frontdoor:stack", "Value": STACK_ID} in r.props("CloudFrontOriginSecurityGroup")["Tags"]
+    assert sorted_actions(s["CreateRulesInOwnGroups"]) == ["ec2:AuthorizeSecurityGroupIngress"]
+    assert s["CreateRulesInOwnGroups"]["Resource"] == rule_arns
     # Tags: only on rules, and only the function's own owner tags (present, never all tags).
     tag = s["TagOwnRules"]
     assert sorted_actions(tag) == ["ec2:CreateTags", "ec2:DeleteTags"]
@@ -303,7 +309,7 @@ def test_probe_runs_in_the_vpc_every_minute_against_the_custom_domain(scenario: 
     assert e["PROBE_URL"] == f"https://{p['DomainName']}{p['HealthPath']}"
     assert e["PROBE_NAME"] == p["DomainName"]
     assert e["PROBE_EXPECTED_STATUS"] == p["ProbeExpectedStatus"]
-    assert e.get("PROBE_CONNECT_TO", "") == p["ProbeConnectTo"]
+    assert e.get("PROBE_CLIENT_CERT_SECRET", "") == p["ProbeClientCertificateSecretArn"]
     assert e.get("PROBE_CA_BUNDLE", "") == p["ProbeCaBundle"]
     assert int(e["PROBE_TIMEOUT_MS"]) * int(e["PROBE_ATTEMPTS"]) < fn["Timeout"] * 1000
     rules = [
@@ -474,7 +480,7 @@ def test_nlb_listener_is_tls13_tls_with_the_domain_certificate() -> None:
     ],
 )
 def test_trust_store_uri_turns_the_listener_to_verified_mutual_tls(uri: str, bucket: str, key: str) -> None:
-    r = render({"TrustStoreBundleS3Uri": uri})
+    r = render({**MTLS, "TrustStoreBundleS3Uri": uri})
     store = r.props("TrustStore")
     assert store["CaCertificatesBundleS3Bucket"] == bucket
     assert store["CaCertificatesBundleS3Key"] == key
@@ -693,7 +699,7 @@ def test_sample_api_is_private_and_invokable_only_through_the_endpoint(name: str
 
 @pytest.mark.parametrize("uri", ["", MTLS["TrustStoreBundleS3Uri"]])
 def test_trust_store_follows_trust_store_uri(uri: str) -> None:
-    r = render({"TrustStoreBundleS3Uri": uri})
+    r = render(MTLS if uri else {})
     assert ("TrustStore" in r.resources) is bool(uri)
     assert ("MutualAuthentication" in r.props("AlbListener")) is bool(uri)
 
@@ -734,7 +740,9 @@ def test_every_scenario_passes_the_rules(name: str) -> None:
         ({**CLOUDFRONT, "CloudFrontCertificateArn": ""}, "CloudFrontCertificateArn"),
         ({"ExistingVpcEndpointId": "vpce-0123456789abcdef0"}, "needs ExistingVpcEndpointSecurityGroupId"),
         ({"ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ExistingVpcEndpointId"),
-        ({**MTLS, "LoadBalancerType": "NLB"}, "Mutual TLS"),
+        ({"TrustStoreBundleS3Uri": MTLS["TrustStoreBundleS3Uri"]}, "ProbeClientCertificateSecretArn"),
+        ({**CLOUDFRONT, **MTLS}, "CloudFrontOriginClientCertificateArn"),
+        ({"SecretsManagerEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ProbeClientCertificateSecretArn"),
         ({"CreateSampleApi": "false"}, "RestApiId"),
         ({"ProbeCaLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:ca:1"}, "ProbeCaBundle"),
     ],
