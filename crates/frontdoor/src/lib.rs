@@ -9,6 +9,7 @@
 //! - [`aws`]: small AWS adapters behind traits;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
 //! - [`logging`]: the functions' log set-up (Lambda's advanced logging controls);
+//! - [`permissions`]: the IAM actions each function calls, checked against the adapters and the template;
 //! - one module per function: [`endpoint_targets`], [`ingress`], [`sync`], [`probe`].
 
 pub mod aws;
@@ -17,6 +18,7 @@ pub mod emf;
 pub mod endpoint_targets;
 pub mod ingress;
 pub mod logging;
+pub mod permissions;
 pub mod plan;
 pub mod probe;
 pub mod props;
