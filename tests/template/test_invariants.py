@@ -265,7 +265,8 @@ def test_target_sync_is_not_retried_by_lambda(scenario: Rendered) -> None:
 
 ROUTE53_FAILS_CLOUDFRONT_OVER = re.compile(
     r"(route ?53|failover record)[^.\n]{0,80}(handles?|does|fails? over|drives?)[^.\n]{0,40}(cloudfront|distribution|region failover)"
-    r"|cloudfront[^.\n]{0,80}(fails? over|follows the failover)",
+    r"|cloudfront[^.\n]{0,80}(fails? over|follows the failover)"
+    r"|fail ?over is (done|handled) by route ?53",
     re.I,
 )
 ONE_REGION = re.compile(r"CloudFront stays on (this |one )+Region", re.I)
