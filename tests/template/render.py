@@ -66,11 +66,8 @@ MTLS = {
     "TrustStoreBundleS3Uri": "s3://frontdoor-trust/certs/ca/bundle.pem",
     "ProbeClientCertificateSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:frontdoor/probe-client-AbC123",
 }
-CLOUDFRONT_MTLS = {
-    **CLOUDFRONT,
-    **MTLS,
-    "CloudFrontOriginClientCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/77777777-8888-9999-0000-111111111111",
-}
+# CloudFront's VPC origin presents no client certificate: it gets its own listener (CloudFrontListener).
+CLOUDFRONT_MTLS = {**CLOUDFRONT, **MTLS}
 
 # Named parameter sets: every valid topology the template offers.
 SCENARIOS: dict[str, dict[str, str]] = {

@@ -1,7 +1,9 @@
 """Invariants of issue 12 that lint cannot see, on the rendered template of every topology.
 
 - The probe measures this Region's load balancer, never the failover record.
-- A listener that verifies client certificates has one for each client the stack runs.
+- A listener that verifies client certificates has one for each client the stack runs, by the
+  port each client connects to; CloudFront (VPC origin) presents none, so its listener does not
+  verify, and only CloudFront can reach that listener.
 - Each function's role allows every call its code makes (crates/frontdoor/src/permissions.rs)
   on every resource the stack can hand it across an update, the replaced one included;
   each statement passes parliament (the Service Authorization Reference, offline).
@@ -14,6 +16,7 @@ import fnmatch
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from parliament import analyze_policy_string
@@ -52,17 +55,48 @@ def test_the_probe_connects_to_this_regions_load_balancer(scenario: Rendered) ->
 # ---------------------------------------------------------------- defect 2: mTLS clients
 
 
+def verifies(listener: dict[str, Any]) -> bool:
+    return listener.get("MutualAuthentication", {}).get("Mode") == "verify"
+
+
 def verifying_listeners(r: Rendered) -> list[str]:
-    return [
-        k
-        for k, v in r.of_type("AWS::ElasticLoadBalancingV2::Listener").items()
-        if v["Properties"].get("MutualAuthentication", {}).get("Mode") == "verify"
-    ]
+    return [k for k, v in r.of_type("AWS::ElasticLoadBalancingV2::Listener").items() if verifies(v["Properties"])]
+
+
+def listeners_by_port(r: Rendered) -> dict[int, tuple[str, dict[str, Any]]]:
+    out: dict[int, tuple[str, dict[str, Any]]] = {}
+    for k, v in r.of_type("AWS::ElasticLoadBalancingV2::Listener").items():
+        port = int(v["Properties"]["Port"])
+        assert port not in out, f"{k} and {out[port][0]} both on port {port}"
+        out[port] = (k, v["Properties"])
+    return out
+
+
+def probe_port(r: Rendered) -> int:
+    """The probe connects to this Region's load balancer on PROBE_URL's port (curl --resolve style)."""
+    url = r.props("HealthProbeFunction")["Environment"]["Variables"]["PROBE_URL"]
+    assert isinstance(url, str), url
+    return urlsplit(url).port or 443
+
+
+def cloudfront_port(r: Rendered) -> int:
+    """CloudFront connects to the VPC origin's ALB on the VPC origin's HTTPSPort."""
+    config = r.props("VpcOrigin")["VpcOriginEndpointConfig"]
+    assert config["OriginProtocolPolicy"] == "https-only"
+    return int(config["HTTPSPort"])
+
+
+def clients(r: Rendered) -> dict[str, int]:
+    """Each client the stack runs, and the listener port it connects to."""
+    out = {"health probe": probe_port(r)}
+    if "Distribution" in r.resources:
+        out["CloudFront"] = cloudfront_port(r)
+    return out
 
 
 def probe_presents_a_certificate(r: Rendered) -> bool:
     """The probe is told its secret, may read it, and can reach Secrets Manager from the VPC."""
-    secret = r.params["ProbeClientCertificateSecretArn"]
+    secret = r.params.get("ProbeClientCertificateSecretArn", "")
     env = r.props("HealthProbeFunction")["Environment"]["Variables"]
     if not secret or env.get("PROBE_CLIENT_CERT_SECRET") != secret:
         return False
@@ -84,17 +118,35 @@ def probe_presents_a_certificate(r: Rendered) -> bool:
     return True
 
 
+VPC_ORIGIN_CONFIG = {"VpcOriginId", "OriginKeepaliveTimeout", "OriginReadTimeout", "OwnerAccountId"}
+
+
 def cloudfront_presents_a_certificate(r: Rendered) -> bool:
+    """Never, through a VPC origin. An origin takes one of S3OriginConfig, CustomOriginConfig and
+    VpcOriginConfig (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_Origin.html);
+    VpcOriginConfig has no client-certificate setting (API_VpcOriginConfig.html, the four fields
+    above); OriginMtlsConfig is CustomOriginConfig's only (API_OriginMtlsConfig.html)."""
     (origin,) = r.props("Distribution")["DistributionConfig"]["Origins"]
-    arn = origin.get("CustomOriginConfig", {}).get("OriginMtlsConfig", {}).get("ClientCertificateArn", "")
-    return bool(re.fullmatch(r"arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}", arn))
+    kinds = sorted({"S3OriginConfig", "CustomOriginConfig", "VpcOriginConfig"} & set(origin))
+    assert kinds == ["VpcOriginConfig"], f"an origin takes exactly one origin config, not {kinds}"
+    assert set(origin["VpcOriginConfig"]) <= VPC_ORIGIN_CONFIG, origin["VpcOriginConfig"]
+    return False
+
+
+PRESENTS = {"health probe": probe_presents_a_certificate, "CloudFront": cloudfront_presents_a_certificate}
 
 
 def test_a_verifying_listener_has_a_certificate_for_each_client_the_stack_runs(scenario: Rendered) -> None:
-    for listener in verifying_listeners(scenario):
-        assert probe_presents_a_certificate(scenario), f"{listener} verifies clients; the health probe presents none"
-        if "Distribution" in scenario.resources:
-            assert cloudfront_presents_a_certificate(scenario), f"{listener} verifies clients; CloudFront presents none"
+    """Each client connects to one listener, by port; where that listener verifies, the client
+    must present a certificate. CloudFront cannot, so its listener must not verify."""
+    listeners = listeners_by_port(scenario)
+    for client, port in clients(scenario).items():
+        assert port in listeners, f"the {client} connects to port {port}, where the load balancer has no listener"
+        name, listener = listeners[port]
+        if client == "CloudFront":
+            assert listener["LoadBalancerArn"] == scenario.props("VpcOrigin")["VpcOriginEndpointConfig"]["Arn"]
+        if verifies(listener):
+            assert PRESENTS[client](scenario), f"{name} (port {port}) verifies clients; the {client} presents none"
 
 
 def test_mutual_tls_is_on_for_both_load_balancer_types() -> None:
@@ -102,6 +154,54 @@ def test_mutual_tls_is_on_for_both_load_balancer_types() -> None:
 
     for name in ("mtls", "nlb-mtls", "cloudfront-mtls"):
         assert verifying_listeners(render(SCENARIOS[name])), name
+
+
+def covers(rule: dict[str, Any], port: int) -> bool:
+    if str(rule["IpProtocol"]) == "-1":
+        return True
+    return int(rule["FromPort"]) <= port <= int(rule["ToPort"])
+
+
+def group_rules(r: Rendered, direction: str) -> list[tuple[str, dict[str, Any]]]:
+    """(group, rule) for every inline and standalone rule of this direction ("Ingress" or "Egress")."""
+    rules = []
+    for logical_id, res in r.resources.items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::EC2::SecurityGroup":
+            group = json.dumps({"Fn::GetAtt": [logical_id, "GroupId"]}, sort_keys=True)
+            rules += [(group, rule) for rule in props.get(f"SecurityGroup{direction}", [])]
+        elif res["Type"] == f"AWS::EC2::SecurityGroup{direction}":
+            rules.append((json.dumps(props["GroupId"], sort_keys=True), props))
+    return rules
+
+
+def test_a_listener_without_client_verification_is_reachable_from_cloudfront_only(scenario: Rendered) -> None:
+    """Direct clients and the probe use the main listener (PROBE_URL's port). Any other listener is
+    CloudFront's, and only CloudFrontIngress opens its port: to CloudFront's origin-facing prefix
+    list and VPC-origin group, on the CloudFront group, never to ClientCidrs or the probe."""
+    lb = load_balancer(scenario)
+    lb_groups = {json.dumps(g, sort_keys=True) for g in scenario.props(lb)["SecurityGroups"]}
+    main = probe_port(scenario)
+    for port, (name, _) in listeners_by_port(scenario).items():
+        if port == main:
+            continue
+        assert "Distribution" in scenario.resources and port == cloudfront_port(scenario), (
+            f"{name} on port {port} serves no client of the stack"
+        )
+        opened = [(g, rule) for g, rule in group_rules(scenario, "Ingress") if g in lb_groups and covers(rule, port)]
+        assert opened == [], f"{name} (port {port}) is opened to more than CloudFront: {opened}"
+        probe = json.dumps({"Fn::GetAtt": ["ProbeSecurityGroup", "GroupId"]}, sort_keys=True)
+        reach = [rule for g, rule in group_rules(scenario, "Egress") if g == probe and rule.get("CidrIp") != "127.0.0.1/32"]
+        assert not [rule for rule in reach if covers(rule, port)], f"the probe can reach {name} (port {port})"
+        ingress = scenario.props("CloudFrontIngress")
+        assert (int(ingress["Port"]), ingress["Protocol"]) == (port, "tcp")
+        assert ingress["SecurityGroupId"] == {"Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]}
+        assert ingress["PrefixListName"] == "com.amazonaws.global.cloudfront.origin-facing" and "PrefixListId" not in ingress
+        assert str(ingress["AllowVpcOrigin"]).lower() == "true" and ingress["VpcId"] == scenario.params["VpcId"]
+    # The rules the template writes on the load balancer's groups (clients, probe) are on the main port only.
+    for group, rule in group_rules(scenario, "Ingress"):
+        if group in lb_groups:
+            assert (int(rule["FromPort"]), int(rule["ToPort"])) == (main, main), (group, rule)
 
 
 # ---------------------------------------------------------------- defect 3: roles across updates

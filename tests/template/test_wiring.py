@@ -125,10 +125,11 @@ def test_bindings_name_the_custom_resources_endpoint_target_group_and_port(name:
 
 def test_the_bound_target_group_is_the_one_the_listener_forwards_to(scenario: Rendered) -> None:
     listeners = scenario.of_type("AWS::ElasticLoadBalancingV2::Listener")
-    assert len(listeners) == 1
-    (listener,) = listeners.values()
-    actions = listener["Properties"]["DefaultActions"]
-    assert actions == [{"Type": "forward", "TargetGroupArn": {"Ref": "ApiTargetGroup"}}]
+    # A second listener only for CloudFront with mutual TLS (CloudFrontListener).
+    assert len(listeners) == (2 if scenario.conditions["CloudFrontOwnListener"] else 1)
+    for listener in listeners.values():
+        actions = listener["Properties"]["DefaultActions"]
+        assert actions == [{"Type": "forward", "TargetGroupArn": {"Ref": "ApiTargetGroup"}}]
     assert scenario.props("EndpointTargets")["TargetGroupArns"] == [{"Ref": "ApiTargetGroup"}]
 
 
@@ -615,6 +616,9 @@ def test_cloudfront_reaches_the_alb_through_a_vpc_origin() -> None:
     (o,) = config["Origins"]
     assert o["DomainName"] == BASE_PARAMS["DomainName"], "SNI and Host must be the ALB's and API's domain"
     assert o["VpcOriginConfig"]["VpcOriginId"] == {"Fn::GetAtt": ["VpcOrigin", "Id"]}
+    # An origin takes one of S3OriginConfig, CustomOriginConfig and VpcOriginConfig.
+    assert not {"S3OriginConfig", "CustomOriginConfig"} & set(o)
+    assert origin["HTTPSPort"] == 443 and "CloudFrontListener" not in r.resources
     behavior = config["DefaultCacheBehavior"]
     assert behavior["TargetOriginId"] == o["Id"]
     assert behavior["ViewerProtocolPolicy"] == "https-only"
@@ -633,6 +637,24 @@ def test_cloudfront_reaches_the_alb_through_a_vpc_origin() -> None:
     assert {rs["Type"] for rs in records["RecordSets"]} == {"A", "AAAA"}
     for rs in records["RecordSets"]:
         assert rs["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["Distribution", "DomainName"]}
+
+
+def test_with_mutual_tls_cloudfront_has_its_own_listener_on_8443() -> None:
+    r = render(SCENARIOS["cloudfront-mtls"])
+    main, own = r.props("AlbListener"), r.props("CloudFrontListener")
+    assert main["Port"] == 443 and main["MutualAuthentication"]["Mode"] == "verify"
+    assert own["LoadBalancerArn"] == main["LoadBalancerArn"] == {"Ref": "ApplicationLoadBalancer"}
+    assert (own["Protocol"], own["Port"]) == ("HTTPS", 8443)
+    assert (own["SslPolicy"], own["Certificates"]) == (main["SslPolicy"], main["Certificates"])
+    assert own["MutualAuthentication"] == {"Mode": "off"}
+    assert own["DefaultActions"] == main["DefaultActions"]
+    assert r.props("VpcOrigin")["VpcOriginEndpointConfig"]["HTTPSPort"] == 8443
+    assert int(r.props("CloudFrontIngress")["Port"]) == 8443
+    assert "8443" in r.props("CloudFrontOriginSecurityGroup")["GroupDescription"]
+    (o,) = r.props("Distribution")["DistributionConfig"]["Origins"]
+    assert set(o) == {"Id", "DomainName", "VpcOriginConfig"}
+    # Without CloudFront, mutual TLS keeps one listener.
+    assert "CloudFrontListener" not in render(MTLS).resources
 
 
 @pytest.mark.parametrize("lb", ["ALB", "NLB"])
@@ -741,7 +763,6 @@ def test_every_scenario_passes_the_rules(name: str) -> None:
         ({"ExistingVpcEndpointId": "vpce-0123456789abcdef0"}, "needs ExistingVpcEndpointSecurityGroupId"),
         ({"ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ExistingVpcEndpointId"),
         ({"TrustStoreBundleS3Uri": MTLS["TrustStoreBundleS3Uri"]}, "ProbeClientCertificateSecretArn"),
-        ({**CLOUDFRONT, **MTLS}, "CloudFrontOriginClientCertificateArn"),
         ({"SecretsManagerEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ProbeClientCertificateSecretArn"),
         ({"CreateSampleApi": "false"}, "RestApiId"),
         ({"ProbeCaLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:ca:1"}, "ProbeCaBundle"),
