@@ -1,7 +1,7 @@
 //! The IAM actions each function calls, and the kind of resource each call names.
 //!
 //! This table is the one list of permissions: the unit test below checks it against
-//! the SDK calls in the adapters, and `tests/template/test_permissions.py` checks
+//! the SDK calls in the adapters, and `tests/template/test_invariants.py` checks
 //! every function's role in the rendered template against it (kept trivially
 //! parseable from Python: one `Permission { .. }` per line).
 
