@@ -16,10 +16,10 @@
 //! Every fault schedule is drawn from a fixed seed (`FAULTS_SEED` overrides
 //! it), so a failure can be replayed.
 
-use aws_sdk_ec2::config::retry::{RetryConfig, RetryPartition};
-use aws_sdk_ec2::config::timeout::TimeoutConfig;
+use aws_sdk_ec2::config::retry::RetryPartition;
 use aws_sdk_ec2::types::SecurityGroupRule;
 use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
+use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::VPC_ORIGINS_GROUP_NAME;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::custom_resource::{self, CustomResource, Responder, Settings};
@@ -45,28 +45,33 @@ fn seed() -> u64 {
 
 static PARTITION: AtomicU64 = AtomicU64::new(0);
 
-/// The account's clients through `endpoint`, with `attempts` attempts, short
-/// backoffs, a per-attempt timeout, and a retry quota of their own (the SDK
-/// shares one per service across the process by default, and this file
-/// drains it on purpose).
-async fn tuned(account: &Account, endpoint: &str, attempts: u32, timeout: Duration) -> Account {
+/// The account's clients through `endpoint`, on the functions' own client
+/// settings scaled down: `attempts` attempts of at most `attempt_timeout`,
+/// short backoffs, and a retry quota of their own (the SDK shares one per
+/// service across the process by default, and this file drains it on purpose).
+async fn tuned(
+    account: &Account,
+    endpoint: &str,
+    attempts: u32,
+    attempt_timeout: Duration,
+) -> Account {
+    let settings = ClientSettings {
+        max_attempts: attempts,
+        attempt_timeout,
+        operation_timeout: attempt_timeout * attempts + Duration::from_secs(1),
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(20),
+        ..ClientSettings::default()
+    };
     let via = account.via(endpoint).await;
-    let retry = RetryConfig::standard()
-        .with_max_attempts(attempts)
-        .with_initial_backoff(Duration::from_millis(2))
-        .with_max_backoff(Duration::from_millis(20));
-    let timeouts = TimeoutConfig::builder()
-        .operation_attempt_timeout(timeout)
-        .connect_timeout(Duration::from_secs(1))
-        .build();
     let partition = format!("faults-{}", PARTITION.fetch_add(1, Ordering::Relaxed));
     Account {
         ec2: aws_sdk_ec2::Client::from_conf(
             via.ec2
                 .config()
                 .to_builder()
-                .retry_config(retry.clone())
-                .timeout_config(timeouts.clone())
+                .retry_config(settings.retry_config())
+                .timeout_config(settings.timeout_config())
                 .retry_partition(RetryPartition::new(partition.clone()))
                 .build(),
         ),
@@ -74,8 +79,8 @@ async fn tuned(account: &Account, endpoint: &str, attempts: u32, timeout: Durati
             via.elb
                 .config()
                 .to_builder()
-                .retry_config(retry)
-                .timeout_config(timeouts)
+                .retry_config(settings.retry_config())
+                .timeout_config(settings.timeout_config())
                 .retry_partition(
                     aws_sdk_elasticloadbalancingv2::config::retry::RetryPartition::new(partition),
                 )
@@ -83,6 +88,11 @@ async fn tuned(account: &Account, endpoint: &str, attempts: u32, timeout: Durati
         ),
         ..via
     }
+}
+
+/// A run deadline far enough away not to matter.
+fn a_minute_from_now() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(60)
 }
 
 fn responder() -> Responder {
@@ -746,7 +756,7 @@ async fn target_sync_under_random_faults_never_loses_a_target_and_converges_once
         proxy.reset();
         proxy.inject(Rule::every(Fault::mix()).with_probability(0.3));
         let report = faulty[(run % 2) as usize]
-            .run(&world.bindings, &scope)
+            .run(&world.bindings, &scope, a_minute_from_now())
             .await;
         proxy.clear_faults();
         // Runs in which the faults made a good binding fail.
@@ -803,7 +813,9 @@ async fn target_sync_under_random_faults_never_loses_a_target_and_converges_once
         }
 
         // Once the faults stop, one run converges.
-        let report = clean.run(&world.bindings, &Scope::All).await;
+        let report = clean
+            .run(&world.bindings, &Scope::All, a_minute_from_now())
+            .await;
         for (i, b) in report.bindings.iter().enumerate() {
             assert_eq!(
                 b.skipped.is_some(),
@@ -890,7 +902,10 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
 
     // The first run registers every IP: one RegisterTargets per group.
     let started = Instant::now();
-    let report = syncer.handle(&bindings, "Bench", &json!({})).await.unwrap();
+    let report = syncer
+        .handle(&bindings, "Bench", &json!({}), 0)
+        .await
+        .unwrap();
     let first = started.elapsed();
     assert_eq!(
         report.bindings.iter().map(|b| b.registered).sum::<usize>(),
@@ -903,7 +918,10 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
     // A run in sync: the reads only, no write.
     proxy.reset();
     let started = Instant::now();
-    let report = syncer.handle(&bindings, "Bench", &json!({})).await.unwrap();
+    let report = syncer
+        .handle(&bindings, "Bench", &json!({}), 0)
+        .await
+        .unwrap();
     let second = started.elapsed();
     assert!(
         report

@@ -80,6 +80,7 @@ async fn drift_is_repaired_in_one_run() {
             std::slice::from_ref(&binding),
             "Frontdoor",
             &modify_event(&binding.vpc_endpoint_id),
+            0,
         )
         .await
         .unwrap();
@@ -102,7 +103,7 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
         bindings.push(f.binding(name, 2).await);
     }
     f.syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     assert!(f.writes() > 0, "the first run registers");
@@ -110,7 +111,7 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
 
     let report = f
         .syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     assert!(
@@ -140,6 +141,7 @@ async fn an_event_for_an_unrelated_endpoint_does_nothing_and_says_so() {
             std::slice::from_ref(&binding),
             "Frontdoor",
             &modify_event("vpce-0fedcba9876543210"),
+            0,
         )
         .await
         .unwrap();
@@ -162,7 +164,7 @@ async fn a_scheduled_event_or_any_other_json_reconciles_every_binding() {
     let bindings = [a.clone(), b.clone()];
     let report = f
         .syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     assert_eq!(report.bindings.len(), 2);
@@ -184,7 +186,7 @@ async fn a_scheduled_event_or_any_other_json_reconciles_every_binding() {
         .await;
     let report = f
         .syncer
-        .handle(&bindings, "Frontdoor", &json!({}))
+        .handle(&bindings, "Frontdoor", &json!({}), 0)
         .await
         .unwrap();
     assert_eq!(
@@ -199,7 +201,7 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
     let binding = f.binding("a", 2).await;
     let group = &binding.target_group_arns[0];
     f.syncer
-        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled())
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     let before = f.account.targets(group).await;
@@ -208,7 +210,7 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
 
     let err = f
         .syncer
-        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled())
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
         .await
         .unwrap_err();
     assert_eq!(err.failed, 1);
@@ -231,7 +233,7 @@ async fn one_failing_binding_does_not_stop_the_others() {
     let bindings = [gone.clone(), healthy.clone(), missing_group];
     let err = f
         .syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap_err();
     assert_eq!((err.failed, err.total), (2, 3), "{err}");

@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType,
 };
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
+use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::Ec2SecurityGroups;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::endpoint_targets::EndpointTargets;
@@ -415,9 +416,11 @@ impl Account {
     }
 }
 
-/// SDK configuration for an endpoint, with test credentials.
+/// The functions' own SDK configuration (timeouts and retries), for an
+/// endpoint, with test credentials.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    ClientSettings::default()
+        .loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(
