@@ -943,3 +943,140 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
         sync::DEFAULT_CONCURRENCY
     );
 }
+
+// ---------------------------------------------------------------------------
+// A stalled EC2, on the functions' own client settings.
+
+/// A Lambda deadline `after` from now, in epoch milliseconds.
+fn lambda_deadline_in(after: Duration) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    (now + after).as_millis() as u64
+}
+
+/// Longer than any deadline here: a call that stalls this long never answers in time.
+const STALL: Duration = Duration::from_secs(40);
+
+#[tokio::test]
+async fn a_stalled_first_ec2_call_is_retried_and_a_create_succeeds_well_before_the_deadline() {
+    let account = Account::new().await;
+    let proxy = Proxy::start(&moto_url()).await;
+    proxy.inject(Rule::on("DescribeVpcEndpoints", Fault::Latency(STALL)).first(1));
+    let through = account.via(&proxy.url).await;
+    let vpc = account.vpc(2).await;
+    let endpoint = account.endpoint(&vpc, 2).await;
+    let group = account.target_group(&vpc, "a").await;
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::EndpointTargets", "Targets");
+    let mut event = cfn::lambda_event(events.create(targets_props(&endpoint, &[&group], "443")));
+    event.context.deadline = lambda_deadline_in(Duration::from_secs(30));
+
+    let started = Instant::now();
+    custom_resource::run(through.endpoint_targets(), &responder(), event)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_success(&url.only());
+    assert_eq!(
+        account.ips_on(&group, 443).await,
+        account.endpoint_ips(&endpoint).await
+    );
+    assert_eq!(
+        proxy.faults(),
+        [("DescribeVpcEndpoints".to_owned(), "Latency".to_owned())]
+    );
+    // One attempt timeout (5 s), a backoff, and the calls themselves.
+    assert!(
+        elapsed < Duration::from_secs(12),
+        "answered after {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_ec2_makes_target_sync_fail_before_its_deadline_with_its_metrics_written() {
+    let account = Account::new().await;
+    let vpc = account.vpc(2).await;
+    let bindings = vec![
+        Binding {
+            vpc_endpoint_id: account.endpoint(&vpc, 2).await,
+            target_group_arns: vec![account.target_group(&vpc, "a").await],
+            port: 443,
+        },
+        Binding {
+            vpc_endpoint_id: account.endpoint(&vpc, 1).await,
+            target_group_arns: vec![account.target_group(&vpc, "b").await],
+            port: 443,
+        },
+    ];
+    let proxy = Proxy::start(&moto_url()).await;
+    proxy.inject(Rule::service("ec2", Fault::Latency(STALL)));
+    let through = account.via(&proxy.url).await;
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let written = Arc::clone(&lines);
+    let syncer = Syncer::new(
+        Ec2Endpoints::new(through.ec2.clone()),
+        ElbTargets::new(through.elb.clone()),
+    )
+    .with_metrics_writer(Box::new(move |set| {
+        written.lock().unwrap().push(set.to_json_line(0));
+        Ok(())
+    }));
+    let deadline = Duration::from_secs(12);
+
+    let started = Instant::now();
+    let err = syncer
+        .handle(
+            &bindings,
+            "Frontdoor",
+            &json!({}),
+            lambda_deadline_in(deadline),
+        )
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < deadline, "returned after {elapsed:?}");
+    assert_eq!((err.failed, err.total), (2, 2), "{err}");
+    assert!(err.summary.contains(sync::OUT_OF_TIME), "{err}");
+    let lines = lines.lock().unwrap();
+    assert_eq!(lines.len(), 1, "one EMF line: {lines:?}");
+    let metrics: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(metrics["SyncErrors"], 2.0, "{metrics}");
+    assert_eq!(
+        proxy.calls(),
+        Vec::<String>::new(),
+        "no write without the desired state"
+    );
+}
+
+#[tokio::test]
+async fn a_rules_limit_error_from_ec2_gets_the_clear_reason() {
+    let account = Account::new().await;
+    let proxy = Proxy::start(&moto_url()).await;
+    // moto never sends it: the proxy answers in EC2's real error shape.
+    proxy.inject(Rule::on(
+        "AuthorizeSecurityGroupIngress",
+        Fault::Error("RulesPerSecurityGroupLimitExceeded"),
+    ));
+    let through = account.via(&proxy.url).await;
+    let vpc = account.vpc(1).await;
+    let sg = account.security_group(&vpc, "alb").await;
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::PrefixListIngress", "AlbIngress");
+    let response = invoke(
+        through.prefix_list_ingress(),
+        &url,
+        events.create(json!({"SecurityGroupId": sg})),
+    )
+    .await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    for needle in [
+        &format!("Security group {sg} would hold more inbound rules"),
+        "RulesPerSecurityGroupLimitExceeded",
+        "RulesPerSecurityGroupLimit 60",
+        "L-0EA8095F",
+    ] {
+        assert!(reason.contains(needle), "{reason:?} should name {needle}");
+    }
+}

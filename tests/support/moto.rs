@@ -149,6 +149,44 @@ impl Account {
             .unwrap()
     }
 
+    /// Adds a subnet to an endpoint. moto changes its `SubnetIds` and never
+    /// its interfaces: the endpoint stays with fewer interfaces than
+    /// subnets, as a real one does for a while (transitional).
+    pub async fn add_subnet(&self, endpoint_id: &str, subnet_id: &str) {
+        self.ec2
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(endpoint_id)
+            .add_subnet_ids(subnet_id)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The endpoint's interface ids, as `DescribeVpcEndpoints` lists them.
+    pub async fn endpoint_interfaces(&self, endpoint_id: &str) -> Vec<String> {
+        self.ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoints()[0]
+            .network_interface_ids()
+            .to_vec()
+    }
+
+    /// Deletes an interface behind the endpoint's back: the endpoint still
+    /// lists it, as EC2's eventually consistent reads may just after a
+    /// subnet was removed.
+    pub async fn delete_interface(&self, interface_id: &str) {
+        self.ec2
+            .delete_network_interface()
+            .network_interface_id(interface_id)
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn delete_endpoint(&self, endpoint_id: &str) {
         self.ec2
             .delete_vpc_endpoints()

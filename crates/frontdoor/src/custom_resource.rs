@@ -232,7 +232,10 @@ impl Envelope {
         let text = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_owned);
         let response_url = match raw.get("ResponseURL") {
             None | Some(Value::Null) => return Err(ProtocolError::NoResponseUrl("is missing")),
-            Some(Value::String(url)) if !url.is_empty() => url.clone(),
+            Some(Value::String(url)) if reqwest::Url::parse(url).is_ok() => url.clone(),
+            Some(Value::String(url)) if !url.is_empty() => {
+                return Err(ProtocolError::NoResponseUrl("is not a valid URL"));
+            }
             Some(_) => return Err(ProtocolError::NoResponseUrl("is not a non-empty string")),
         };
         Ok(Self {
