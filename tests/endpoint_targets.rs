@@ -342,14 +342,20 @@ async fn a_malformed_request_is_answered_failed() {
     let mut event = f.events.create(json!({}));
     event.as_object_mut().unwrap().remove("ResponseURL");
     let responder = Responder::new(cfn::quick_settings()).unwrap();
-    let err = custom_resource::run(
+    // Unanswerable, however often retried: no error for Lambda to retry.
+    let unanswered = custom_resource::run(
         f.account.endpoint_targets(),
         &responder,
         cfn::lambda_event(event),
     )
     .await
-    .unwrap_err();
-    assert!(err.to_string().contains("ResponseURL"), "{err}");
+    .unwrap();
+    assert!(
+        unanswered["Unanswered"]
+            .as_str()
+            .is_some_and(|why| why.contains("ResponseURL")),
+        "{unanswered}"
+    );
 }
 
 #[tokio::test]
@@ -454,4 +460,42 @@ async fn a_panic_in_the_handler_is_answered_failed() {
     let response = invoke(Arc::new(Panicking), &url, events.create(json!({}))).await;
     assert_failed_naming(&response, "panicked (boom)");
     assert_eq!(response["PhysicalResourceId"], "panicking");
+}
+
+#[tokio::test]
+async fn create_waits_for_a_transitional_endpoint_and_fails_before_the_deadline() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 1).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    // Two subnets, one interface: moto never adds the second, so it stays
+    // transitional, as a real endpoint is for a while.
+    f.account.add_subnet(&endpoint, &f.vpc.subnet_ids[1]).await;
+    let responder = Responder::new(Settings {
+        safety_margin: Duration::from_secs(1),
+        ..cfn::quick_settings()
+    })
+    .unwrap();
+    let mut event = cfn::lambda_event(f.events.create(props(&endpoint, &[&group], None)));
+    let deadline = Duration::from_secs(9);
+    event.context.deadline = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + deadline)
+        .as_millis() as u64;
+    let started = Instant::now();
+    custom_resource::run(f.account.endpoint_targets(), &responder, event)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < deadline, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() > Duration::from_secs(4),
+        "it waited: {:?}",
+        started.elapsed()
+    );
+    let response = f.url.only();
+    assert_failed_naming(&response, "1 network interfaces for 2 subnets");
+    assert!(
+        f.account.targets(&group).await.is_empty(),
+        "no partial set registered"
+    );
 }

@@ -16,10 +16,10 @@
 //! Every fault schedule is drawn from a fixed seed (`FAULTS_SEED` overrides
 //! it), so a failure can be replayed.
 
-use aws_sdk_ec2::config::retry::{RetryConfig, RetryPartition};
-use aws_sdk_ec2::config::timeout::TimeoutConfig;
+use aws_sdk_ec2::config::retry::RetryPartition;
 use aws_sdk_ec2::types::SecurityGroupRule;
 use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
+use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::VPC_ORIGINS_GROUP_NAME;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::custom_resource::{self, CustomResource, Responder, Settings};
@@ -45,28 +45,33 @@ fn seed() -> u64 {
 
 static PARTITION: AtomicU64 = AtomicU64::new(0);
 
-/// The account's clients through `endpoint`, with `attempts` attempts, short
-/// backoffs, a per-attempt timeout, and a retry quota of their own (the SDK
-/// shares one per service across the process by default, and this file
-/// drains it on purpose).
-async fn tuned(account: &Account, endpoint: &str, attempts: u32, timeout: Duration) -> Account {
+/// The account's clients through `endpoint`, on the functions' own client
+/// settings scaled down: `attempts` attempts of at most `attempt_timeout`,
+/// short backoffs, and a retry quota of their own (the SDK shares one per
+/// service across the process by default, and this file drains it on purpose).
+async fn tuned(
+    account: &Account,
+    endpoint: &str,
+    attempts: u32,
+    attempt_timeout: Duration,
+) -> Account {
+    let settings = ClientSettings {
+        max_attempts: attempts,
+        attempt_timeout,
+        operation_timeout: attempt_timeout * attempts + Duration::from_secs(1),
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(20),
+        ..ClientSettings::default()
+    };
     let via = account.via(endpoint).await;
-    let retry = RetryConfig::standard()
-        .with_max_attempts(attempts)
-        .with_initial_backoff(Duration::from_millis(2))
-        .with_max_backoff(Duration::from_millis(20));
-    let timeouts = TimeoutConfig::builder()
-        .operation_attempt_timeout(timeout)
-        .connect_timeout(Duration::from_secs(1))
-        .build();
     let partition = format!("faults-{}", PARTITION.fetch_add(1, Ordering::Relaxed));
     Account {
         ec2: aws_sdk_ec2::Client::from_conf(
             via.ec2
                 .config()
                 .to_builder()
-                .retry_config(retry.clone())
-                .timeout_config(timeouts.clone())
+                .retry_config(settings.retry_config())
+                .timeout_config(settings.timeout_config())
                 .retry_partition(RetryPartition::new(partition.clone()))
                 .build(),
         ),
@@ -74,8 +79,8 @@ async fn tuned(account: &Account, endpoint: &str, attempts: u32, timeout: Durati
             via.elb
                 .config()
                 .to_builder()
-                .retry_config(retry)
-                .timeout_config(timeouts)
+                .retry_config(settings.retry_config())
+                .timeout_config(settings.timeout_config())
                 .retry_partition(
                     aws_sdk_elasticloadbalancingv2::config::retry::RetryPartition::new(partition),
                 )
@@ -83,6 +88,11 @@ async fn tuned(account: &Account, endpoint: &str, attempts: u32, timeout: Durati
         ),
         ..via
     }
+}
+
+/// A run deadline far enough away not to matter.
+fn a_minute_from_now() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(60)
 }
 
 fn responder() -> Responder {
@@ -746,7 +756,7 @@ async fn target_sync_under_random_faults_never_loses_a_target_and_converges_once
         proxy.reset();
         proxy.inject(Rule::every(Fault::mix()).with_probability(0.3));
         let report = faulty[(run % 2) as usize]
-            .run(&world.bindings, &scope)
+            .run(&world.bindings, &scope, a_minute_from_now())
             .await;
         proxy.clear_faults();
         // Runs in which the faults made a good binding fail.
@@ -803,7 +813,9 @@ async fn target_sync_under_random_faults_never_loses_a_target_and_converges_once
         }
 
         // Once the faults stop, one run converges.
-        let report = clean.run(&world.bindings, &Scope::All).await;
+        let report = clean
+            .run(&world.bindings, &Scope::All, a_minute_from_now())
+            .await;
         for (i, b) in report.bindings.iter().enumerate() {
             assert_eq!(
                 b.skipped.is_some(),
@@ -890,7 +902,10 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
 
     // The first run registers every IP: one RegisterTargets per group.
     let started = Instant::now();
-    let report = syncer.handle(&bindings, "Bench", &json!({})).await.unwrap();
+    let report = syncer
+        .handle(&bindings, "Bench", &json!({}), 0)
+        .await
+        .unwrap();
     let first = started.elapsed();
     assert_eq!(
         report.bindings.iter().map(|b| b.registered).sum::<usize>(),
@@ -903,7 +918,10 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
     // A run in sync: the reads only, no write.
     proxy.reset();
     let started = Instant::now();
-    let report = syncer.handle(&bindings, "Bench", &json!({})).await.unwrap();
+    let report = syncer
+        .handle(&bindings, "Bench", &json!({}), 0)
+        .await
+        .unwrap();
     let second = started.elapsed();
     assert!(
         report
@@ -924,4 +942,141 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
         "200 bindings at concurrency {}: first run {first:?}, run in sync {second:?}",
         sync::DEFAULT_CONCURRENCY
     );
+}
+
+// ---------------------------------------------------------------------------
+// A stalled EC2, on the functions' own client settings.
+
+/// A Lambda deadline `after` from now, in epoch milliseconds.
+fn lambda_deadline_in(after: Duration) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    (now + after).as_millis() as u64
+}
+
+/// Longer than any deadline here: a call that stalls this long never answers in time.
+const STALL: Duration = Duration::from_secs(40);
+
+#[tokio::test]
+async fn a_stalled_first_ec2_call_is_retried_and_a_create_succeeds_well_before_the_deadline() {
+    let account = Account::new().await;
+    let proxy = Proxy::start(&moto_url()).await;
+    proxy.inject(Rule::on("DescribeVpcEndpoints", Fault::Latency(STALL)).first(1));
+    let through = account.via(&proxy.url).await;
+    let vpc = account.vpc(2).await;
+    let endpoint = account.endpoint(&vpc, 2).await;
+    let group = account.target_group(&vpc, "a").await;
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::EndpointTargets", "Targets");
+    let mut event = cfn::lambda_event(events.create(targets_props(&endpoint, &[&group], "443")));
+    event.context.deadline = lambda_deadline_in(Duration::from_secs(30));
+
+    let started = Instant::now();
+    custom_resource::run(through.endpoint_targets(), &responder(), event)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_success(&url.only());
+    assert_eq!(
+        account.ips_on(&group, 443).await,
+        account.endpoint_ips(&endpoint).await
+    );
+    assert_eq!(
+        proxy.faults(),
+        [("DescribeVpcEndpoints".to_owned(), "Latency".to_owned())]
+    );
+    // One attempt timeout (5 s), a backoff, and the calls themselves.
+    assert!(
+        elapsed < Duration::from_secs(12),
+        "answered after {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_ec2_makes_target_sync_fail_before_its_deadline_with_its_metrics_written() {
+    let account = Account::new().await;
+    let vpc = account.vpc(2).await;
+    let bindings = vec![
+        Binding {
+            vpc_endpoint_id: account.endpoint(&vpc, 2).await,
+            target_group_arns: vec![account.target_group(&vpc, "a").await],
+            port: 443,
+        },
+        Binding {
+            vpc_endpoint_id: account.endpoint(&vpc, 1).await,
+            target_group_arns: vec![account.target_group(&vpc, "b").await],
+            port: 443,
+        },
+    ];
+    let proxy = Proxy::start(&moto_url()).await;
+    proxy.inject(Rule::service("ec2", Fault::Latency(STALL)));
+    let through = account.via(&proxy.url).await;
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let written = Arc::clone(&lines);
+    let syncer = Syncer::new(
+        Ec2Endpoints::new(through.ec2.clone()),
+        ElbTargets::new(through.elb.clone()),
+    )
+    .with_metrics_writer(Box::new(move |set| {
+        written.lock().unwrap().push(set.to_json_line(0));
+        Ok(())
+    }));
+    let deadline = Duration::from_secs(12);
+
+    let started = Instant::now();
+    let err = syncer
+        .handle(
+            &bindings,
+            "Frontdoor",
+            &json!({}),
+            lambda_deadline_in(deadline),
+        )
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < deadline, "returned after {elapsed:?}");
+    assert_eq!((err.failed, err.total), (2, 2), "{err}");
+    assert!(err.summary.contains(sync::OUT_OF_TIME), "{err}");
+    let lines = lines.lock().unwrap();
+    assert_eq!(lines.len(), 1, "one EMF line: {lines:?}");
+    let metrics: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(metrics["SyncErrors"], 2.0, "{metrics}");
+    assert_eq!(
+        proxy.calls(),
+        Vec::<String>::new(),
+        "no write without the desired state"
+    );
+}
+
+#[tokio::test]
+async fn a_rules_limit_error_from_ec2_gets_the_clear_reason() {
+    let account = Account::new().await;
+    let proxy = Proxy::start(&moto_url()).await;
+    // moto never sends it: the proxy answers in EC2's real error shape.
+    proxy.inject(Rule::on(
+        "AuthorizeSecurityGroupIngress",
+        Fault::Error("RulesPerSecurityGroupLimitExceeded"),
+    ));
+    let through = account.via(&proxy.url).await;
+    let vpc = account.vpc(1).await;
+    let sg = account.security_group(&vpc, "alb").await;
+    let url = ResponseUrl::start().await;
+    let events = Events::new(&url, "Custom::PrefixListIngress", "AlbIngress");
+    let response = invoke(
+        through.prefix_list_ingress(),
+        &url,
+        events.create(json!({"SecurityGroupId": sg})),
+    )
+    .await;
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap();
+    for needle in [
+        &format!("Security group {sg} would hold more inbound rules"),
+        "RulesPerSecurityGroupLimitExceeded",
+        "RulesPerSecurityGroupLimit 60",
+        "L-0EA8095F",
+    ] {
+        assert!(reason.contains(needle), "{reason:?} should name {needle}");
+    }
 }

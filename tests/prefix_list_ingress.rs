@@ -332,7 +332,9 @@ async fn delete_revokes_exactly_its_rules_and_tolerates_what_is_gone() {
     f.account
         .allow_prefix_list(&f.group, &f.prefix_list, 80)
         .await;
-    let p = both(&f.group, &f.vpc);
+    let mut p = both(&f.group, &f.vpc);
+    // Two references to the CloudFront list weigh 110.
+    p["RulesPerSecurityGroupLimit"] = json!("120");
     let created = f.invoke(f.events.create(p.clone())).await;
     assert_success(&created);
     // Someone already revoked one of its rules by hand.
@@ -474,8 +476,8 @@ async fn invalid_or_wrong_targets_fail_naming_what_is_wrong() {
 #[tokio::test]
 async fn the_quota_pre_check_fails_with_the_numbers_and_never_counts_its_own_rules_twice() {
     let f = Fixture::new().await;
-    // moto gives no MaxEntries, so the list weighs its entries.
-    let weight = f.account.prefix_list_entry_count(&f.prefix_list).await;
+    // The CloudFront list weighs its documented 55, whatever moto's entries.
+    let weight = 55;
     f.account.allow_cidr(&f.group, "10.1.0.0/16", 443).await;
     let limited = |limit: u64| json!({"SecurityGroupId": f.group, "RulesPerSecurityGroupLimit": limit.to_string()});
 
@@ -516,6 +518,46 @@ async fn the_quota_pre_check_fails_with_the_numbers_and_never_counts_its_own_rul
         json!({"SecurityGroupId": g2, "RulesPerSecurityGroupLimit": (2 * weight - 1).to_string()});
     let failed = f.invoke(f.events.create(p)).await;
     assert_failed_naming(&failed, &[&format!("it holds {weight}")]);
+}
+
+#[tokio::test]
+async fn the_cloudfront_list_counts_55_whatever_its_entry_count() {
+    let f = Fixture::new().await;
+    let entries = f.account.prefix_list_entry_count(&f.prefix_list).await;
+    assert_ne!(
+        entries, 55,
+        "moto's list must differ from the weight for this test to mean anything"
+    );
+    for i in 0..10 {
+        f.account
+            .allow_cidr(&f.group, &format!("10.{i}.0.0/16"), 443)
+            .await;
+    }
+    // 10 + 55 = 65 > 60: real EC2 would refuse the authorize.
+    let failed = f
+        .invoke(
+            f.events
+                .create(json!({"SecurityGroupId": f.group, "RulesPerSecurityGroupLimit": "60"})),
+        )
+        .await;
+    assert_failed_naming(
+        &failed,
+        &[
+            "would hold 65",
+            "it holds 10",
+            "weighs 55",
+            "documented weight",
+            "L-0EA8095F",
+        ],
+    );
+    assert_eq!(f.owned(&f.group).await, BTreeSet::new(), "nothing written");
+    assert_success(
+        &f.invoke(
+            f.events
+                .create(json!({"SecurityGroupId": f.group, "RulesPerSecurityGroupLimit": "65"})),
+        )
+        .await,
+    );
 }
 
 #[tokio::test]

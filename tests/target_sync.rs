@@ -80,12 +80,18 @@ async fn drift_is_repaired_in_one_run() {
             std::slice::from_ref(&binding),
             "Frontdoor",
             &modify_event(&binding.vpc_endpoint_id),
+            0,
         )
         .await
         .unwrap();
     assert_eq!(report.bindings[0].registered, 1);
     assert_eq!(report.bindings[0].deregistered, 1);
     assert_eq!(report.bindings[0].unchanged, 2);
+    assert_eq!(
+        f.proxy.count("DescribeVpcEndpoints"),
+        2,
+        "one read, and one more just before deregistering"
+    );
     assert_eq!(f.account.ips_on(group, 443).await, ips);
     assert_eq!(
         f.account.ips_on(group, 8443).await,
@@ -102,7 +108,7 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
         bindings.push(f.binding(name, 2).await);
     }
     f.syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     assert!(f.writes() > 0, "the first run registers");
@@ -110,7 +116,7 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
 
     let report = f
         .syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     assert!(
@@ -140,6 +146,7 @@ async fn an_event_for_an_unrelated_endpoint_does_nothing_and_says_so() {
             std::slice::from_ref(&binding),
             "Frontdoor",
             &modify_event("vpce-0fedcba9876543210"),
+            0,
         )
         .await
         .unwrap();
@@ -162,7 +169,7 @@ async fn a_scheduled_event_or_any_other_json_reconciles_every_binding() {
     let bindings = [a.clone(), b.clone()];
     let report = f
         .syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     assert_eq!(report.bindings.len(), 2);
@@ -184,7 +191,7 @@ async fn a_scheduled_event_or_any_other_json_reconciles_every_binding() {
         .await;
     let report = f
         .syncer
-        .handle(&bindings, "Frontdoor", &json!({}))
+        .handle(&bindings, "Frontdoor", &json!({}), 0)
         .await
         .unwrap();
     assert_eq!(
@@ -199,7 +206,7 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
     let binding = f.binding("a", 2).await;
     let group = &binding.target_group_arns[0];
     f.syncer
-        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled())
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
         .await
         .unwrap();
     let before = f.account.targets(group).await;
@@ -208,7 +215,7 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
 
     let err = f
         .syncer
-        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled())
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
         .await
         .unwrap_err();
     assert_eq!(err.failed, 1);
@@ -231,7 +238,7 @@ async fn one_failing_binding_does_not_stop_the_others() {
     let bindings = [gone.clone(), healthy.clone(), missing_group];
     let err = f
         .syncer
-        .handle(&bindings, "Frontdoor", &scheduled())
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
         .await
         .unwrap_err();
     assert_eq!((err.failed, err.total), (2, 3), "{err}");
@@ -254,4 +261,70 @@ async fn scope_reads_the_endpoint_from_a_real_cloudtrail_event() {
     );
     let scheduled: Value = serde_json::from_str(include_str!("../events/scheduled.json")).unwrap();
     assert_eq!(Scope::of_event(&scheduled), Scope::All);
+}
+
+#[tokio::test]
+async fn a_transitional_endpoint_gets_its_ips_registered_and_nothing_deregistered() {
+    let f = Fixture::new().await;
+    let binding = f.binding("a", 1).await;
+    let group = &binding.target_group_arns[0];
+    let ips = f.account.endpoint_ips(&binding.vpc_endpoint_id).await;
+    f.account.register(group, "10.200.0.1", 443).await;
+    // Two subnets, one interface: EC2 is still adding the second.
+    f.account
+        .add_subnet(&binding.vpc_endpoint_id, &f.vpc.subnet_ids[1])
+        .await;
+
+    let report = f
+        .syncer
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
+        .await
+        .unwrap();
+    assert!(report.bindings[0].transitional, "{report:?}");
+    assert_eq!(
+        (
+            report.bindings[0].registered,
+            report.bindings[0].deregistered
+        ),
+        (1, 0)
+    );
+    let mut expected = ips.clone();
+    expected.push("10.200.0.1".to_owned());
+    expected.sort();
+    assert_eq!(f.account.ips_on(group, 443).await, expected);
+    assert_eq!(f.proxy.count("DeregisterTargets"), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_interface_costs_one_more_describe_not_one_per_interface() {
+    let f = Fixture::new().await;
+    let mut bindings = Vec::new();
+    for i in 0..10 {
+        bindings.push(f.binding(&format!("g{i}"), 3).await);
+    }
+    f.syncer
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
+        .await
+        .unwrap();
+    // One interface of one endpoint disappears while the endpoint still lists it.
+    let stale = &f
+        .account
+        .endpoint_interfaces(&bindings[4].vpc_endpoint_id)
+        .await[0];
+    f.account.delete_interface(stale).await;
+    f.proxy.reset();
+
+    let err = f
+        .syncer
+        .handle(&bindings, "Frontdoor", &scheduled(), 0)
+        .await
+        .unwrap_err();
+    assert_eq!((err.failed, err.total), (1, 10), "{err}");
+    assert!(err.summary.contains(stale.as_str()), "{err}");
+    assert_eq!(
+        f.proxy.count("DescribeNetworkInterfaces"),
+        2,
+        "the batch, then the batch without the id EC2 named (the old fallback made 1 + 30)"
+    );
+    assert_eq!(f.writes(), 0);
 }

@@ -162,6 +162,13 @@ async fn record(
                 .unwrap());
         }
         Some(Fault::Status(code)) => return Ok(proxy::status_response(code)),
+        Some(Fault::Error(code)) => {
+            let (status, text) = proxy::error_response("s3", code, &draws.request_id());
+            return Ok(Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::from(text)))
+                .unwrap());
+        }
         Some(Fault::Reset) => return conn.reset().await,
         Some(Fault::Hang) => return conn.hang().await,
         Some(Fault::ResetAfterForward) => {

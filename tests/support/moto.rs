@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType,
 };
 use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
+use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::Ec2SecurityGroups;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::endpoint_targets::EndpointTargets;
@@ -146,6 +147,44 @@ impl Account {
             .vpc_endpoint
             .and_then(|e| e.vpc_endpoint_id)
             .unwrap()
+    }
+
+    /// Adds a subnet to an endpoint. moto changes its `SubnetIds` and never
+    /// its interfaces: the endpoint stays with fewer interfaces than
+    /// subnets, as a real one does for a while (transitional).
+    pub async fn add_subnet(&self, endpoint_id: &str, subnet_id: &str) {
+        self.ec2
+            .modify_vpc_endpoint()
+            .vpc_endpoint_id(endpoint_id)
+            .add_subnet_ids(subnet_id)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The endpoint's interface ids, as `DescribeVpcEndpoints` lists them.
+    pub async fn endpoint_interfaces(&self, endpoint_id: &str) -> Vec<String> {
+        self.ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoints()[0]
+            .network_interface_ids()
+            .to_vec()
+    }
+
+    /// Deletes an interface behind the endpoint's back: the endpoint still
+    /// lists it, as EC2's eventually consistent reads may just after a
+    /// subnet was removed.
+    pub async fn delete_interface(&self, interface_id: &str) {
+        self.ec2
+            .delete_network_interface()
+            .network_interface_id(interface_id)
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn delete_endpoint(&self, endpoint_id: &str) {
@@ -415,9 +454,11 @@ impl Account {
     }
 }
 
-/// SDK configuration for an endpoint, with test credentials.
+/// The functions' own SDK configuration (timeouts and retries), for an
+/// endpoint, with test credentials.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    ClientSettings::default()
+        .loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(

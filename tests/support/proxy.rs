@@ -34,8 +34,14 @@ pub enum Fault {
     Throttle,
     /// A bare status, such as 500 or 503, with a plain body.
     Status(u16),
-    /// The request is forwarded after this delay.
+    /// The request is forwarded after this delay: with a delay longer than
+    /// the client's attempt timeout, a stalled call (e.g. only the first
+    /// request of an action, with [`Rule::first`]).
     Latency(Duration),
+    /// The service's own error with this code, in its protocol's shape (EC2:
+    /// HTTP 400 with `<Response><Errors><Error><Code>`), e.g. an error moto
+    /// never sends, such as `RulesPerSecurityGroupLimitExceeded`.
+    Error(&'static str),
     /// The connection is reset before any answer; the request is not applied.
     Reset,
     /// The request is applied, then the connection is reset: the answer is lost.
@@ -53,6 +59,7 @@ impl Fault {
             Fault::Throttle => "Throttle".into(),
             Fault::Status(code) => format!("Status{code}"),
             Fault::Latency(_) => "Latency".into(),
+            Fault::Error(code) => format!("Error:{code}"),
             Fault::Reset => "Reset".into(),
             Fault::ResetAfterForward => "ResetAfterForward".into(),
             Fault::Hang => "Hang".into(),
@@ -365,6 +372,25 @@ pub fn throttling_response(service: &str, json: bool, request_id: &str) -> (u16,
     }
 }
 
+/// A client error of a service, in its protocol's real shape (400).
+pub fn error_response(service: &str, code: &str, request_id: &str) -> (u16, String) {
+    let message = format!("Injected {code}.");
+    match service {
+        "ec2" => (
+            400,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+            ),
+        ),
+        _ => (
+            400,
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            ),
+        ),
+    }
+}
+
 /// A bare status with a plain body.
 pub fn status_response(code: u16) -> Response<Full<Bytes>> {
     Response::builder()
@@ -543,6 +569,14 @@ async fn forward(
             return Ok(Response::builder()
                 .status(status)
                 .header(hyper::header::CONTENT_TYPE, content_type)
+                .body(Full::new(Bytes::from(text)))
+                .unwrap());
+        }
+        Some((Fault::Error(code), mut draws)) => {
+            let (status, text) = error_response(&service, code, &draws.request_id());
+            return Ok(Response::builder()
+                .status(status)
+                .header(hyper::header::CONTENT_TYPE, "text/xml")
                 .body(Full::new(Bytes::from(text)))
                 .unwrap());
         }

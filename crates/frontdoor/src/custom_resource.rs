@@ -5,6 +5,7 @@
 //! few seconds before the Lambda deadline. Without that answer CloudFormation
 //! waits for the resource's `ServiceTimeout` (an hour by default).
 
+use crate::deadline::Budget;
 use crate::error_chain;
 use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceRequest, CloudFormationCustomResourceResponse,
@@ -145,27 +146,20 @@ impl Settings {
     /// Reads `FRONTDOOR_FALLBACK_BUDGET_SECS`, the budget used when the Lambda
     /// deadline is unknown. Anything unreadable keeps the default.
     pub fn from_env() -> Self {
-        let mut settings = Self::default();
-        if let Some(secs) = std::env::var("FRONTDOOR_FALLBACK_BUDGET_SECS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-        {
-            settings.fallback_budget = Duration::from_secs(secs);
+        Self {
+            fallback_budget: Budget::from_env().fallback,
+            ..Self::default()
         }
-        settings
     }
 
     /// The instant by which the handler must be done: the Lambda deadline
     /// less the safety margin, or the fallback budget from now.
     fn handler_deadline(&self, lambda_deadline_ms: u64, now: SystemTime) -> Instant {
-        let remaining = (SystemTime::UNIX_EPOCH + Duration::from_millis(lambda_deadline_ms))
-            .duration_since(now)
-            .ok()
-            .filter(|r| *r > self.safety_margin)
-            .map(|r| r - self.safety_margin)
-            .unwrap_or(self.fallback_budget);
-        Instant::now() + remaining
+        Budget {
+            safety_margin: self.safety_margin,
+            fallback: self.fallback_budget,
+        }
+        .deadline(lambda_deadline_ms, now)
     }
 }
 
@@ -238,7 +232,10 @@ impl Envelope {
         let text = |name: &str| raw.get(name).and_then(Value::as_str).map(str::to_owned);
         let response_url = match raw.get("ResponseURL") {
             None | Some(Value::Null) => return Err(ProtocolError::NoResponseUrl("is missing")),
-            Some(Value::String(url)) if !url.is_empty() => url.clone(),
+            Some(Value::String(url)) if reqwest::Url::parse(url).is_ok() => url.clone(),
+            Some(Value::String(url)) if !url.is_empty() => {
+                return Err(ProtocolError::NoResponseUrl("is not a valid URL"));
+            }
             Some(_) => return Err(ProtocolError::NoResponseUrl("is not a non-empty string")),
         };
         Ok(Self {
@@ -278,8 +275,13 @@ fn unprovisioned_id(envelope: &Envelope) -> String {
 }
 
 /// Handles one custom-resource event end to end and returns the response that
-/// was delivered. Only an event without a usable `ResponseURL`, or a response
-/// that could not be delivered, is an error.
+/// was delivered. Only a response that could not be delivered is an error,
+/// which Lambda's asynchronous retries may then deliver.
+///
+/// An event without a usable `ResponseURL` cannot be answered, however often
+/// it is retried: it is logged at error level, naming `ResponseURL`, and the
+/// invocation ends without an error, returning `{"Unanswered": "<why>"}`, so
+/// that Lambda does not run it twice more for nothing.
 pub async fn run<R: CustomResource>(
     resource: Arc<R>,
     responder: &Responder,
@@ -288,7 +290,13 @@ pub async fn run<R: CustomResource>(
     let settings = *responder.settings();
     let handler_deadline = settings.handler_deadline(event.context.deadline, SystemTime::now());
     let raw = event.payload;
-    let envelope = Envelope::read(&raw)?;
+    let envelope = match Envelope::read(&raw) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            tracing::error!(%error, "no response can be sent: the event has no usable ResponseURL; not retrying");
+            return Ok(serde_json::json!({ "Unanswered": error.to_string() }));
+        }
+    };
     let response = if let Some(field) = envelope.oversized_field() {
         failed(
             &envelope,
@@ -613,22 +621,6 @@ mod tests {
         assert_eq!(
             failed(&env, "new-id".into(), "x").physical_resource_id,
             "old-id"
-        );
-    }
-
-    #[test]
-    fn a_past_or_missing_deadline_uses_the_budget() {
-        let settings = Settings::default();
-        let now = SystemTime::now();
-        for deadline_ms in [0, 600_000] {
-            let left = settings.handler_deadline(deadline_ms, now) - Instant::now();
-            assert!(left > Duration::from_secs(59) && left <= settings.fallback_budget);
-        }
-        let in_30s = now.duration_since(SystemTime::UNIX_EPOCH).unwrap() + Duration::from_secs(30);
-        let left = settings.handler_deadline(in_30s.as_millis() as u64, now) - Instant::now();
-        assert!(
-            left <= Duration::from_secs(25) && left > Duration::from_secs(24),
-            "{left:?}"
         );
     }
 

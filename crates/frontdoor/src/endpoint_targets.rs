@@ -111,9 +111,10 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         }
     }
 
-    /// Waits for the endpoint to be `available` and returns its ENI IPs,
-    /// ordered; fails if it is missing, not an interface endpoint, has no
-    /// interfaces, or is not available before the deadline.
+    /// Waits for the endpoint to settle (`available`, with an interface for
+    /// every subnet) and returns its ENI IPs, ordered; fails if it is missing,
+    /// not an interface endpoint, has no interfaces, or has not settled
+    /// before the deadline: a partial `Ips` would be published as the whole.
     async fn resolve(&self, endpoint_id: &str, deadline: Instant) -> Result<Vec<String>, Failure> {
         let endpoint = loop {
             let endpoint = self.describe(endpoint_id).await?.ok_or_else(|| {
@@ -127,20 +128,30 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
                     endpoint.endpoint_type
                 )));
             }
-            match endpoint.state.as_str() {
-                "available" => break endpoint,
-                "pending" | "pendingacceptance"
-                    if Instant::now() + self.poll_interval + GIVE_UP_BEFORE_DEADLINE < deadline =>
-                {
-                    tracing::info!(endpoint_id, state = %endpoint.state, "waiting for the endpoint to be available");
-                    tokio::time::sleep(self.poll_interval).await;
-                }
+            // A pending endpoint, or an available one with fewer interfaces
+            // than subnets (EC2 is still adding one), is waited for: its
+            // interfaces are not yet the whole set.
+            let unsettled = match endpoint.state.as_str() {
+                "available" if !endpoint.is_transitional() => break endpoint,
+                "available" => format!(
+                    "has {} network interfaces for {} subnets (EC2 is still adding interfaces)",
+                    endpoint.network_interface_ids.len(),
+                    endpoint.subnet_ids.len()
+                ),
+                "pending" | "pendingacceptance" => format!("is {}", endpoint.state),
                 state => {
                     return Err(Failure::new(format!(
                         "VpcEndpointId {endpoint_id} is {state}, not available, so there are no IPs to register."
                     )));
                 }
+            };
+            if Instant::now() + self.poll_interval + GIVE_UP_BEFORE_DEADLINE >= deadline {
+                return Err(Failure::new(format!(
+                    "VpcEndpointId {endpoint_id} {unsettled} and did not settle before the deadline, so there is no complete set of IPs to register."
+                )));
             }
+            tracing::info!(endpoint_id, %unsettled, "waiting for the endpoint to settle");
+            tokio::time::sleep(self.poll_interval).await;
         };
         if endpoint.network_interface_ids.is_empty() {
             return Err(Failure::new(format!(

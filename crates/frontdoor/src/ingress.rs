@@ -260,11 +260,85 @@ pub fn ingress_plan(
     plan
 }
 
+/// The weights AWS documents for its managed prefix lists, which need not
+/// equal their `MaxEntries` (nor be returned by `DescribeManagedPrefixLists`):
+/// <https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html>,
+/// "AWS-managed prefix list weight". `{region}` stands for one Region label.
+///
+/// | list | weight |
+/// |---|---|
+/// | `com.amazonaws.global.cloudfront.origin-facing` | 55 |
+/// | `com.amazonaws.global.ipv6.cloudfront.origin-facing` | 55 |
+/// | `com.amazonaws.{region}.dynamodb` | 1 |
+/// | `com.amazonaws.{region}.ec2-instance-connect` | 2 |
+/// | `com.amazonaws.{region}.ipv6.ec2-instance-connect` | 2 |
+/// | `com.amazonaws.global.groundstation` | 5 |
+/// | `com.amazonaws.{region}.route53-healthchecks` | 25 |
+/// | `com.amazonaws.{region}.ipv6.route53-healthchecks` | 25 |
+/// | `com.amazonaws.{region}.s3` | 1 |
+/// | `com.amazonaws.{region}.s3express` | 6 |
+/// | `com.amazonaws.{region}.vpc-lattice` | 10 |
+/// | `com.amazonaws.{region}.ipv6.vpc-lattice` | 10 |
+pub const AWS_MANAGED_WEIGHTS: [(&str, u64); 12] = [
+    ("com.amazonaws.global.cloudfront.origin-facing", 55),
+    ("com.amazonaws.global.ipv6.cloudfront.origin-facing", 55),
+    ("com.amazonaws.{region}.dynamodb", 1),
+    ("com.amazonaws.{region}.ec2-instance-connect", 2),
+    ("com.amazonaws.{region}.ipv6.ec2-instance-connect", 2),
+    ("com.amazonaws.global.groundstation", 5),
+    ("com.amazonaws.{region}.route53-healthchecks", 25),
+    ("com.amazonaws.{region}.ipv6.route53-healthchecks", 25),
+    ("com.amazonaws.{region}.s3", 1),
+    ("com.amazonaws.{region}.s3express", 6),
+    ("com.amazonaws.{region}.vpc-lattice", 10),
+    ("com.amazonaws.{region}.ipv6.vpc-lattice", 10),
+];
+
+/// What an AWS-managed list missing from [`AWS_MANAGED_WEIGHTS`] weighs: the
+/// largest documented weight, or its `MaxEntries` where that is more.
+pub const UNKNOWN_AWS_MANAGED_WEIGHT: u64 = 55;
+
+/// The documented weight of an AWS-managed list, by name.
+pub fn documented_weight(name: &str) -> Option<u64> {
+    AWS_MANAGED_WEIGHTS
+        .iter()
+        .find(|(pattern, _)| match pattern.split_once("{region}") {
+            None => *pattern == name,
+            Some((prefix, suffix)) => name
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(|region| !region.is_empty() && !region.contains('.')),
+        })
+        .map(|(_, weight)| *weight)
+}
+
+/// Whether a list is AWS's own: owner `AWS`, or a `com.amazonaws.` name.
+pub fn is_aws_managed(list: &PrefixList) -> bool {
+    list.owner_id
+        .as_deref()
+        .is_some_and(|owner| owner.eq_ignore_ascii_case("AWS"))
+        || list.name.starts_with("com.amazonaws.")
+}
+
+/// Where a list's weight comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightBasis {
+    /// The list's `MaxEntries`.
+    MaxEntries,
+    /// The entries it holds now, where EC2 gives no `MaxEntries`.
+    Entries,
+    /// AWS's documented weight of an AWS-managed list.
+    Documented,
+    /// An AWS-managed list frontdoor has no documented weight for.
+    Assumed,
+}
+
 /// How much a prefix list weighs against a group's rule quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListWeight {
     pub family: Family,
-    pub entries: u64,
+    pub weight: u64,
+    pub basis: WeightBasis,
 }
 
 /// Inbound rules against the quota, which EC2 enforces for IPv4 and IPv6
@@ -303,19 +377,41 @@ pub fn rule_weight(source: &Source, lists: &BTreeMap<String, ListWeight>) -> Rul
         Source::Cidr(family) => one(*family),
         Source::Reference(Reference::Group(_)) => RuleCount { ipv4: 1, ipv6: 1 },
         Source::Reference(Reference::PrefixList(id)) => match lists.get(id) {
-            Some(weight) => match weight.family {
+            Some(list) => match list.family {
                 Family::Ipv4 => RuleCount {
-                    ipv4: weight.entries,
+                    ipv4: list.weight,
                     ipv6: 0,
                 },
                 Family::Ipv6 => RuleCount {
                     ipv4: 0,
-                    ipv6: weight.entries,
+                    ipv6: list.weight,
                 },
             },
             None => one(Family::Ipv4),
         },
     }
+}
+
+/// What to do about a group at its rule quota.
+const QUOTA_ADVICE: &str = "Raise the quota \"Inbound or outbound rules per security group\" (L-0EA8095F) in \
+     Service Quotas and set RulesPerSecurityGroupLimit to the new value, or remove rules from the group.";
+
+/// EC2's error when an authorize would exceed the group's rule quota.
+const RULES_LIMIT_EXCEEDED: &str = "RulesPerSecurityGroupLimitExceeded";
+
+/// The same `Reason` as the pre-check's, for when EC2 itself refuses an
+/// authorize for the quota (the limit property was set too high).
+fn rules_limit_failure(group_id: &str, permission: &Permission, limit: u64) -> Failure {
+    let source = match &permission.source {
+        Reference::PrefixList(id) => format!("prefix list {id}"),
+        Reference::Group(id) => format!("group {id}"),
+    };
+    Failure::new(format!(
+        "Security group {group_id} would hold more inbound rules than its quota allows: EC2 refused the rule from \
+         {source} on {}/{} ({RULES_LIMIT_EXCEEDED}), although RulesPerSecurityGroupLimit {limit} let it pass the \
+         pre-check. {QUOTA_ADVICE}",
+        permission.protocol, permission.port
+    ))
 }
 
 /// The pre-check's finding: the rules the plan adds would exceed the limit.
@@ -345,9 +441,8 @@ impl fmt::Display for QuotaExceeded {
         write!(
             f,
             "Security group {} would hold {} inbound {family} rules, over RulesPerSecurityGroupLimit {}: it holds {} \
-             (a prefix-list reference counts as its MaxEntries) and this resource adds {added} ({}). Raise the quota \
-             \"Inbound or outbound rules per security group\" ({RULES_QUOTA_CODE}) in Service Quotas and set \
-             RulesPerSecurityGroupLimit to the new value, or remove rules from the group.",
+             (a prefix-list reference counts as its MaxEntries, an AWS-managed list as its documented weight) and this \
+             resource adds {added} ({}). {QUOTA_ADVICE}",
             self.security_group_id,
             self.kept + added,
             self.limit,
@@ -397,7 +492,16 @@ pub fn check_quota(
                     .filter(|(_, weight)| weight.get(family) > 0)
                     .map(|(p, weight)| {
                         let what = match &p.source {
-                            Reference::PrefixList(id) => format!("prefix list {id}"),
+                            Reference::PrefixList(id) => match lists.get(id).map(|l| l.basis) {
+                                Some(WeightBasis::Documented) => {
+                                    format!("AWS-managed prefix list {id}, by its documented weight,")
+                                }
+                                Some(WeightBasis::Assumed) => format!(
+                                    "AWS-managed prefix list {id}, which has no documented weight in frontdoor's table \
+                                     and so counts conservatively as the largest documented weight or its MaxEntries,"
+                                ),
+                                _ => format!("prefix list {id}"),
+                            },
                             Reference::Group(id) => format!("group {id}"),
                         };
                         (what, weight.get(family))
@@ -436,20 +540,32 @@ impl<S: SecurityGroupRules> PrefixListIngress<S> {
         }
     }
 
-    /// A list's weight is its MaxEntries; where EC2 gives none, the number of
-    /// entries it holds now.
+    /// A list's weight: an AWS-managed list's documented weight (or, for one
+    /// not in the table, a conservative one); else its MaxEntries; where EC2
+    /// gives none, the number of entries it holds now.
     async fn weight(&self, list: &PrefixList) -> Result<ListWeight, Failure> {
-        let entries = match list.max_entries {
-            Some(n) => n,
-            None => self
+        let (weight, basis) = if is_aws_managed(list) {
+            match documented_weight(&list.name) {
+                Some(weight) => (weight, WeightBasis::Documented),
+                None => (
+                    UNKNOWN_AWS_MANAGED_WEIGHT.max(list.max_entries.map_or(0, u64::from)),
+                    WeightBasis::Assumed,
+                ),
+            }
+        } else if let Some(max) = list.max_entries {
+            (u64::from(max), WeightBasis::MaxEntries)
+        } else {
+            let entries = self
                 .groups
                 .prefix_list_entry_count(&list.id)
                 .await
-                .map_err(aws_failure)?,
+                .map_err(aws_failure)?;
+            (u64::from(entries), WeightBasis::Entries)
         };
         Ok(ListWeight {
             family: list.family,
-            entries: u64::from(entries),
+            weight,
+            basis,
         })
     }
 
@@ -551,7 +667,9 @@ impl<S: SecurityGroupRules> PrefixListIngress<S> {
             self.pre_check(props, &current, &plan, prefix_list.as_ref())
                 .await?;
         }
-        let created = self.apply(group_id, &plan, owner).await?;
+        let created = self
+            .apply(group_id, &plan, owner, Some(props.rules_limit))
+            .await?;
 
         let mut rule_ids: Vec<String> = plan.owned_after().cloned().chain(created).collect();
         rule_ids.sort();
@@ -587,12 +705,14 @@ impl<S: SecurityGroupRules> PrefixListIngress<S> {
         })
     }
 
-    /// Applies a plan; returns the ids of the rules it created.
+    /// Applies a plan; returns the ids of the rules it created. `rules_limit`
+    /// is the limit the plan's authorizations were checked against.
     async fn apply(
         &self,
         group_id: &str,
         plan: &IngressPlan,
         owner: &Owner,
+        rules_limit: Option<u64>,
     ) -> Result<Vec<String>, Failure> {
         let key = owner.tag_key();
         if !plan.revoke.is_empty() {
@@ -631,8 +751,12 @@ impl<S: SecurityGroupRules> PrefixListIngress<S> {
                 .groups
                 .authorize(group_id, permission, &owner.description(), &owner.tags())
                 .await
-                .map_err(aws_failure)?
-            {
+                .map_err(|err| match rules_limit {
+                    Some(limit) if err.has_code(RULES_LIMIT_EXCEEDED) => {
+                        rules_limit_failure(group_id, permission, limit)
+                    }
+                    _ => aws_failure(err),
+                })? {
                 Authorized::Created(ids) => created.extend(ids),
                 // Made by someone else meanwhile: done, and not ours.
                 Authorized::AlreadyExists => {
@@ -655,6 +779,7 @@ impl<S: SecurityGroupRules> PrefixListIngress<S> {
             group_id,
             &ingress_plan(&[], &current, &owner.tag_key()),
             owner,
+            None,
         )
         .await
         .map(drop)
@@ -968,17 +1093,48 @@ mod tests {
                 "pl-1".to_owned(),
                 ListWeight {
                     family: Family::Ipv4,
-                    entries: 55,
+                    weight: 55,
+                    basis: WeightBasis::MaxEntries,
                 },
             ),
             (
                 "pl-6".to_owned(),
                 ListWeight {
                     family: Family::Ipv6,
-                    entries: 40,
+                    weight: 40,
+                    basis: WeightBasis::MaxEntries,
                 },
             ),
         ])
+    }
+
+    #[test]
+    fn aws_managed_lists_weigh_their_documented_weight() {
+        assert_eq!(documented_weight(DEFAULT_PREFIX_LIST_NAME), Some(55));
+        assert_eq!(documented_weight("com.amazonaws.eu-west-1.s3"), Some(1));
+        assert_eq!(
+            documented_weight("com.amazonaws.eu-west-1.ipv6.route53-healthchecks"),
+            Some(25)
+        );
+        assert_eq!(
+            documented_weight("com.amazonaws.eu-west-1.s3express"),
+            Some(6)
+        );
+        assert_eq!(documented_weight("com.amazonaws.eu.west.s3"), None);
+        assert_eq!(
+            documented_weight("com.amazonaws.eu-west-1.new-service"),
+            None
+        );
+        let list = |name: &str, owner: Option<&str>| PrefixList {
+            id: "pl-1".into(),
+            name: name.into(),
+            family: Family::Ipv4,
+            max_entries: None,
+            owner_id: owner.map(str::to_owned),
+        };
+        assert!(is_aws_managed(&list("anything", Some("AWS"))));
+        assert!(is_aws_managed(&list("com.amazonaws.global.x", None)));
+        assert!(!is_aws_managed(&list("team-list", Some("123456789012"))));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   deadline, panic guard, response PUT with retry);
 //! - [`props`]: parsing of CloudFormation properties, which all arrive as strings;
 //! - [`plan`]: pure planners, desired against current gives a plan, with no I/O;
-//! - [`aws`]: small AWS adapters behind traits;
+//! - [`aws`]: small AWS adapters behind traits, and the SDK client settings ([`aws::config`]);
+//! - [`deadline`]: the time an invocation has;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
 //! - [`logging`]: the functions' log set-up (Lambda's advanced logging controls);
 //! - [`permissions`]: the IAM actions each function calls, checked against the adapters and the template;
@@ -14,6 +15,7 @@
 
 pub mod aws;
 pub mod custom_resource;
+pub mod deadline;
 pub mod emf;
 pub mod endpoint_targets;
 pub mod ingress;

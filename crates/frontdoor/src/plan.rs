@@ -79,6 +79,28 @@ pub fn registration_plan(
     }
 }
 
+/// The deregistrations of a plan that still stand when the endpoint has been
+/// read again just before them: all of them when its interfaces are the ones
+/// the plan was made from, none when they changed or cannot be read.
+///
+/// Runs of target-sync can overlap (an EventBridge event, the schedule, a
+/// retry). A run that read the endpoint before an interface change and the
+/// target group after a newer run fixed it would otherwise deregister the new
+/// IPs. The newer run, or the next scheduled one, deregisters what is stale.
+/// (Reserved concurrency 1 would serialize the runs instead, but it fails to
+/// deploy in accounts at the minimum unreserved concurrency.)
+pub fn confirmed_deregistrations(
+    deregister: Vec<Target>,
+    planned_from: &BTreeSet<String>,
+    interfaces_now: Option<&BTreeSet<String>>,
+) -> Vec<Target> {
+    if interfaces_now == Some(planned_from) {
+        deregister
+    } else {
+        Vec::new()
+    }
+}
+
 /// Deregisters exactly these IPs on `port`, where they are registered.
 pub fn removal_plan(ips: &BTreeSet<String>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
     let registered: BTreeSet<&str> = current
@@ -208,7 +230,158 @@ mod tests {
         })
     }
 
+    /// Two target-sync runs, interleaved step by step with changes of the
+    /// endpoint's interfaces. Each change gives the endpoint new interfaces
+    /// with new IPs (`10.<version>.0.<n>`), as EC2 does when subnets change.
+    mod interleaving {
+        use super::*;
+
+        #[derive(Debug, Clone, Copy)]
+        pub enum Step {
+            RunA,
+            RunB,
+            ChangeEndpoint,
+        }
+
+        struct World {
+            version: u8,
+            group: BTreeSet<String>,
+            deregistered: BTreeSet<String>,
+        }
+
+        impl World {
+            fn interfaces(&self) -> BTreeSet<String> {
+                [format!("eni-{}", self.version)].into()
+            }
+
+            fn ips(&self) -> BTreeSet<String> {
+                (1..=2)
+                    .map(|n| format!("10.{}.0.{n}", self.version))
+                    .collect()
+            }
+        }
+
+        /// One run: read the endpoint, read the group, register, then re-read
+        /// the endpoint and deregister (one step: the window between the two
+        /// is one API round trip).
+        #[derive(Default)]
+        struct Run {
+            stage: u8,
+            interfaces: BTreeSet<String>,
+            desired: BTreeSet<String>,
+            plan: TargetPlan,
+        }
+
+        impl Run {
+            fn step(&mut self, world: &mut World, confirm: bool) {
+                match self.stage {
+                    0 => {
+                        self.interfaces = world.interfaces();
+                        self.desired = world.ips();
+                    }
+                    1 => {
+                        let current: Vec<RegisteredTarget> = world
+                            .group
+                            .iter()
+                            .map(|ip| registered(ip, 443, false))
+                            .collect();
+                        self.plan = sync_plan(Some(&self.desired), 443, &current);
+                    }
+                    2 => world
+                        .group
+                        .extend(self.plan.register.iter().map(|t| t.ip.clone())),
+                    3 => {
+                        let planned = std::mem::take(&mut self.plan.deregister);
+                        let deregister = if confirm {
+                            confirmed_deregistrations(
+                                planned,
+                                &self.interfaces,
+                                Some(&world.interfaces()),
+                            )
+                        } else {
+                            planned
+                        };
+                        for target in deregister {
+                            world.group.remove(&target.ip);
+                            world.deregistered.insert(target.ip);
+                        }
+                    }
+                    _ => {}
+                }
+                self.stage += 1;
+            }
+        }
+
+        /// Runs the schedule, then both runs to the end; returns the IPs
+        /// deregistered that the endpoint holds at the end.
+        pub fn wrongly_deregistered(schedule: &[Step], confirm: bool) -> BTreeSet<String> {
+            let mut world = World {
+                version: 0,
+                group: BTreeSet::new(),
+                deregistered: BTreeSet::new(),
+            };
+            let (mut a, mut b) = (Run::default(), Run::default());
+            for step in schedule {
+                match step {
+                    Step::RunA => a.step(&mut world, confirm),
+                    Step::RunB => b.step(&mut world, confirm),
+                    Step::ChangeEndpoint => world.version += 1,
+                }
+            }
+            for _ in 0..4 {
+                a.step(&mut world, confirm);
+                b.step(&mut world, confirm);
+            }
+            world
+                .deregistered
+                .intersection(&world.ips())
+                .cloned()
+                .collect()
+        }
+
+        pub fn schedules() -> impl Strategy<Value = Vec<Step>> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(Step::RunA),
+                    Just(Step::RunB),
+                    Just(Step::ChangeEndpoint)
+                ],
+                0..16,
+            )
+        }
+    }
+
+    #[test]
+    fn without_the_re_read_an_older_run_undoes_a_newer_one() {
+        use interleaving::Step::*;
+        // A reads the old endpoint; it changes; B registers the new IPs; A
+        // reads the group and deregisters them.
+        let schedule = [
+            RunA,
+            ChangeEndpoint,
+            RunB,
+            RunB,
+            RunB,
+            RunB,
+            RunA,
+            RunA,
+            RunA,
+        ];
+        assert_eq!(
+            interleaving::wrongly_deregistered(&schedule, false).len(),
+            2
+        );
+        assert!(interleaving::wrongly_deregistered(&schedule, true).is_empty());
+    }
+
     proptest! {
+        /// No interleaving of two runs and endpoint changes deregisters an
+        /// address the endpoint holds at the end.
+        #[test]
+        fn interleaved_runs_never_deregister_what_the_endpoint_holds(schedule in interleaving::schedules()) {
+            prop_assert!(interleaving::wrongly_deregistered(&schedule, true).is_empty(), "{schedule:?}");
+        }
+
         #[test]
         fn applying_the_plan_yields_the_desired_set(desired in ips(), current in currents()) {
             prop_assume!(!desired.is_empty());

@@ -7,6 +7,7 @@
 //! skipped, never emptied.
 
 use crate::aws::{AwsError, Endpoint, EndpointDirectory, NetworkInterface, TargetRegistry};
+use crate::deadline::Budget;
 use crate::emf::{MetricSet, Unit};
 use crate::plan;
 use crate::props;
@@ -15,6 +16,8 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+use tokio::time::Instant;
 
 /// The environment variable that holds the bindings.
 pub const BINDINGS_VAR: &str = "FRONTDOOR_BINDINGS";
@@ -212,12 +215,31 @@ pub struct BindingReport {
     pub registered: usize,
     pub deregistered: usize,
     pub unchanged: usize,
+    /// The endpoint had fewer interfaces than subnets: what it lists was
+    /// registered, and nothing deregistered.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub transitional: bool,
     /// Why the binding was skipped or failed; a skipped binding counts as an error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 
 impl BindingReport {
+    fn new(binding: &Binding) -> Self {
+        Self {
+            vpc_endpoint_id: binding.vpc_endpoint_id.clone(),
+            port: binding.port,
+            ..Self::default()
+        }
+    }
+
+    fn skipped(binding: &Binding, reason: impl Into<String>) -> Self {
+        Self {
+            skipped: Some(reason.into()),
+            ..Self::new(binding)
+        }
+    }
+
     fn out_of_sync(&self) -> bool {
         self.registered + self.deregistered > 0
     }
@@ -254,9 +276,13 @@ impl SyncReport {
     }
 }
 
-/// A run in which some bindings failed or were skipped. It is returned as the
-/// invocation's error, after every binding was processed, so that Lambda's
-/// `Errors` metric and EventBridge's retries see it.
+/// A run in which some bindings failed, were skipped, or were not done before
+/// the deadline. It is returned as the invocation's error, after the summary
+/// and the EMF line were written, so that Lambda's `Errors` metric sees it.
+/// EventBridge's `RetryPolicy` does not retry it: that covers only delivery to
+/// Lambda. Lambda's own asynchronous retries would (twice, 1 and 2 minutes
+/// later), which the template turns off for this function; the 5-minute
+/// schedule is the retry.
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} of {total} bindings could not be reconciled: {summary}")]
 pub struct SyncFailed {
@@ -274,11 +300,20 @@ impl From<SyncFailed> for lambda_runtime::Diagnostic {
     }
 }
 
+/// Where a run's metrics go: an EMF line on stdout in Lambda.
+pub type MetricsWriter = Box<dyn Fn(&MetricSet) -> std::io::Result<()> + Send + Sync>;
+
+/// Why a binding was not done: the run reached its deadline.
+pub const OUT_OF_TIME: &str =
+    "not done: the run reached its deadline (the Lambda deadline less its safety margin) first";
+
 /// The reconciler.
 pub struct Syncer<D, R> {
     directory: D,
     registry: R,
     concurrency: usize,
+    budget: Budget,
+    metrics: MetricsWriter,
 }
 
 impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
@@ -287,6 +322,8 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
             directory,
             registry,
             concurrency: DEFAULT_CONCURRENCY,
+            budget: Budget::default(),
+            metrics: Box::new(MetricSet::emit),
         }
     }
 
@@ -295,30 +332,56 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
         self
     }
 
-    /// Handles one invocation: reconciles what the event asks for, writes the
-    /// metrics, and fails if any binding failed.
+    /// The safety margin before the Lambda deadline, and the budget when the
+    /// deadline is unknown.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Writes the metrics elsewhere than stdout (tests).
+    pub fn with_metrics_writer(mut self, metrics: MetricsWriter) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Handles one invocation: reconciles what the event asks for until the
+    /// Lambda deadline (epoch milliseconds) less the safety margin, writes the
+    /// summary and the metrics, and fails if any binding failed or was not
+    /// done. It returns before the deadline, whatever AWS does.
     pub async fn handle(
         &self,
         bindings: &[Binding],
         namespace: &str,
         event: &Value,
+        lambda_deadline_ms: u64,
     ) -> Result<SyncReport, SyncFailed> {
-        let report = self.run(bindings, &Scope::of_event(event)).await;
-        if let Err(err) = report.metrics(namespace).emit() {
+        let deadline = self.budget.deadline(lambda_deadline_ms, SystemTime::now());
+        let report = self.run(bindings, &Scope::of_event(event), deadline).await;
+        if let Err(err) = (self.metrics)(&report.metrics(namespace)) {
             tracing::warn!(%err, "metrics could not be written");
         }
+        let summary = serde_json::to_string(&report).unwrap_or_default();
         match report.errors() {
-            0 => Ok(report),
-            failed => Err(SyncFailed {
-                failed,
-                total: report.bindings.len(),
-                summary: serde_json::to_string(&report).unwrap_or_default(),
-            }),
+            0 => {
+                tracing::info!(%summary, "run done");
+                Ok(report)
+            }
+            failed => {
+                tracing::error!(%summary, "run failed");
+                Err(SyncFailed {
+                    failed,
+                    total: report.bindings.len(),
+                    summary,
+                })
+            }
         }
     }
 
-    /// Reconciles the bindings the scope covers.
-    pub async fn run(&self, bindings: &[Binding], scope: &Scope) -> SyncReport {
+    /// Reconciles the bindings the scope covers, starting no work after the
+    /// deadline and cancelling what is still in flight then: a binding not
+    /// done counts as skipped.
+    pub async fn run(&self, bindings: &[Binding], scope: &Scope, deadline: Instant) -> SyncReport {
         let selected: Vec<&Binding> = bindings.iter().filter(|b| scope.covers(b)).collect();
         if selected.is_empty() {
             let note = format!(
@@ -331,9 +394,18 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
                 note: Some(note),
             };
         }
-        let desired = self.desired_states(&selected).await;
+        let desired = tokio::time::timeout_at(deadline, self.desired_states(&selected))
+            .await
+            .unwrap_or_else(|_| vec![Err(OUT_OF_TIME.to_owned()); selected.len()]);
         let reports = stream::iter(selected.into_iter().zip(desired))
-            .map(|(binding, desired)| self.reconcile(binding, desired))
+            .map(|(binding, desired)| async move {
+                if Instant::now() >= deadline {
+                    return BindingReport::skipped(binding, OUT_OF_TIME);
+                }
+                tokio::time::timeout_at(deadline, self.reconcile(binding, desired))
+                    .await
+                    .unwrap_or_else(|_| BindingReport::skipped(binding, OUT_OF_TIME))
+            })
             .buffered(self.concurrency)
             .collect()
             .await;
@@ -346,7 +418,7 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     /// The desired IPs of each binding, read with one `DescribeVpcEndpoints`
     /// and one `DescribeNetworkInterfaces` for all of them. An `Err` says why
     /// a binding's desired state is unknown.
-    async fn desired_states(&self, bindings: &[&Binding]) -> Vec<Result<BTreeSet<String>, String>> {
+    async fn desired_states(&self, bindings: &[&Binding]) -> Vec<Result<Desired, String>> {
         let endpoint_ids: Vec<String> = unique(bindings.iter().map(|b| b.vpc_endpoint_id.clone()));
         let endpoints: BTreeMap<String, Endpoint> =
             match self.directory.endpoints(&endpoint_ids).await {
@@ -373,24 +445,25 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     async fn reconcile(
         &self,
         binding: &Binding,
-        desired: Result<BTreeSet<String>, String>,
+        desired: Result<Desired, String>,
     ) -> BindingReport {
-        let mut report = BindingReport {
-            vpc_endpoint_id: binding.vpc_endpoint_id.clone(),
-            port: binding.port,
-            ..BindingReport::default()
-        };
         let desired = match desired {
             Ok(desired) => desired,
             Err(reason) => {
                 tracing::warn!(endpoint = %binding.vpc_endpoint_id, %reason, "binding skipped; nothing deregistered");
-                report.skipped = Some(reason);
-                return report;
+                return BindingReport::skipped(binding, reason);
             }
         };
+        let mut report = BindingReport {
+            transitional: desired.transitional,
+            ..BindingReport::new(binding)
+        };
+        if desired.transitional {
+            tracing::info!(endpoint = %binding.vpc_endpoint_id, "the endpoint has fewer interfaces than subnets: registering what it lists, deregistering nothing");
+        }
         for arn in &binding.target_group_arns {
             if let Err(reason) = self
-                .reconcile_group(arn, binding.port, &desired, &mut report)
+                .reconcile_group(arn, binding, &desired, &mut report)
                 .await
             {
                 tracing::error!(endpoint = %binding.vpc_endpoint_id, target_group = %arn, %reason, "binding failed");
@@ -404,8 +477,8 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     async fn reconcile_group(
         &self,
         arn: &str,
-        port: u16,
-        desired: &BTreeSet<String>,
+        binding: &Binding,
+        desired: &Desired,
         report: &mut BindingReport,
     ) -> Result<(), String> {
         let current = self
@@ -414,11 +487,12 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("target group {arn} does not exist"))?;
-        let plan = plan::sync_plan(Some(desired), port, &current);
+        let plan = if desired.transitional {
+            plan::registration_plan(&desired.ips, binding.port, &current)
+        } else {
+            plan::sync_plan(Some(&desired.ips), binding.port, &current)
+        };
         report.unchanged += plan.unchanged;
-        if plan.is_empty() {
-            return Ok(());
-        }
         // Register first, so that the group is never emptier than it must be.
         if !plan.register.is_empty() {
             tracing::info!(target_group = %arn, targets = ?plan.register, "registering");
@@ -428,16 +502,52 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
                 .map_err(|e| e.to_string())?;
             report.registered += plan.register.len();
         }
-        if !plan.deregister.is_empty() {
-            tracing::info!(target_group = %arn, targets = ?plan.deregister, "deregistering");
-            self.registry
-                .deregister(arn, &plan.deregister)
-                .await
-                .map_err(|e| e.to_string())?;
-            report.deregistered += plan.deregister.len();
+        if plan.deregister.is_empty() {
+            return Ok(());
         }
+        let interfaces_now = self.interfaces_now(&binding.vpc_endpoint_id).await;
+        let deregister = plan::confirmed_deregistrations(
+            plan.deregister,
+            &desired.interfaces,
+            interfaces_now.as_ref(),
+        );
+        if deregister.is_empty() {
+            tracing::info!(target_group = %arn, endpoint = %binding.vpc_endpoint_id, "the endpoint's interfaces changed during the run: deregistering nothing, the next run will");
+            return Ok(());
+        }
+        tracing::info!(target_group = %arn, targets = ?deregister, "deregistering");
+        self.registry
+            .deregister(arn, &deregister)
+            .await
+            .map_err(|e| e.to_string())?;
+        report.deregistered += deregister.len();
         Ok(())
     }
+
+    /// The endpoint's interfaces, read again just before a deregistration
+    /// (one `DescribeVpcEndpoints`); `None` when they cannot be read.
+    async fn interfaces_now(&self, endpoint_id: &str) -> Option<BTreeSet<String>> {
+        match self.directory.endpoints(&[endpoint_id.to_owned()]).await {
+            Ok(endpoints) => endpoints
+                .into_iter()
+                .find(|e| e.id == endpoint_id)
+                .map(|e| e.network_interface_ids.into_iter().collect()),
+            Err(err) => {
+                tracing::warn!(endpoint = endpoint_id, %err, "the endpoint could not be read again; deregistering nothing");
+                None
+            }
+        }
+    }
+}
+
+/// What a binding's endpoint asks for, as read at the start of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Desired {
+    /// The endpoint's interfaces the IPs come from.
+    interfaces: BTreeSet<String>,
+    ips: BTreeSet<String>,
+    /// Fewer interfaces than subnets: register only.
+    transitional: bool,
 }
 
 fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -454,7 +564,7 @@ fn desired_ips(
     endpoint_id: &str,
     endpoints: &BTreeMap<String, Endpoint>,
     interfaces: &BTreeMap<String, NetworkInterface>,
-) -> Result<BTreeSet<String>, String> {
+) -> Result<Desired, String> {
     let endpoint = endpoints
         .get(endpoint_id)
         .ok_or_else(|| format!("endpoint {endpoint_id} does not exist"))?;
@@ -467,7 +577,7 @@ fn desired_ips(
     if endpoint.network_interface_ids.is_empty() {
         return Err(format!("endpoint {endpoint_id} has no network interfaces"));
     }
-    endpoint
+    let ips = endpoint
         .network_interface_ids
         .iter()
         .map(|id| {
@@ -480,7 +590,12 @@ fn desired_ips(
                     )
                 })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Desired {
+        interfaces: endpoint.network_interface_ids.iter().cloned().collect(),
+        ips,
+        transitional: endpoint.is_transitional(),
+    })
 }
 
 #[cfg(test)]
@@ -605,6 +720,7 @@ mod tests {
                     id: id.clone(),
                     endpoint_type: "Interface".into(),
                     state: "available".into(),
+                    subnet_ids: vec!["subnet-1".into(), "subnet-2".into()],
                     network_interface_ids: vec!["eni-1".into(), "eni-2".into()],
                 })
                 .collect())
@@ -667,7 +783,8 @@ mod tests {
             target_group_arns: vec![ARN.into()],
             port: 443,
         };
-        let report = syncer.run(&[binding], &Scope::All).await;
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        let report = syncer.run(&[binding], &Scope::All, deadline).await;
         assert_eq!(report.bindings[0].registered, 1);
         assert_eq!(
             *syncer.registry.registered.lock().unwrap(),

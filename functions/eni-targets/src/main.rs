@@ -9,7 +9,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     frontdoor::logging::init();
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = frontdoor::aws::config::load(&Default::default()).await;
     let resource = Arc::new(EndpointTargets::new(
         Ec2Endpoints::new(aws_sdk_ec2::Client::new(&config)),
         ElbTargets::new(aws_sdk_elasticloadbalancingv2::Client::new(&config)),

@@ -2,6 +2,7 @@
 //! run by EventBridge (CloudTrail API calls) and a schedule.
 
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
+use frontdoor::deadline::Budget;
 use frontdoor::sync::{self, Syncer};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -13,14 +14,19 @@ async fn main() -> Result<(), Error> {
     // fails loudly and none acts on half a configuration.
     let bindings = sync::bindings_from_env().inspect_err(|err| tracing::error!("{err}"))?;
     let namespace = std::env::var("METRIC_NAMESPACE").unwrap_or_else(|_| "Frontdoor".to_owned());
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = frontdoor::aws::config::load(&Default::default()).await;
     let syncer = Syncer::new(
         Ec2Endpoints::new(aws_sdk_ec2::Client::new(&config)),
         ElbTargets::new(aws_sdk_elasticloadbalancingv2::Client::new(&config)),
-    );
+    )
+    .with_budget(Budget::from_env());
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (syncer, bindings, namespace) = (&syncer, &bindings, &namespace);
-        async move { syncer.handle(bindings, namespace, &event.payload).await }
+        async move {
+            syncer
+                .handle(bindings, namespace, &event.payload, event.context.deadline)
+                .await
+        }
     }))
     .await
 }

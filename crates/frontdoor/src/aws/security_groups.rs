@@ -22,6 +22,8 @@ pub struct PrefixList {
     /// How many rules a reference to the list weighs against the group's
     /// quota. EC2 leaves it out for some AWS-managed lists (moto for all).
     pub max_entries: Option<u32>,
+    /// `AWS` for an AWS-managed list, else the account's id.
+    pub owner_id: Option<String>,
 }
 
 /// The address family of a CIDR or a prefix list.
@@ -206,6 +208,7 @@ impl Ec2SecurityGroups {
                         Family::Ipv4
                     },
                     max_entries: l.max_entries().and_then(|n| u32::try_from(n).ok()),
+                    owner_id: l.owner_id().map(str::to_owned),
                 }
             }));
         }
