@@ -6,7 +6,14 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthStateEnum};
 use std::future::Future;
 
+pub mod secrets;
 pub mod security_groups;
+
+/// The AWS configuration every function builds its SDK clients from: one loader,
+/// so that settings such as timeouts apply to every client alike.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
 
 /// An AWS call that failed after the SDK's own retries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
