@@ -9,8 +9,8 @@ use std::future::Future;
 pub mod secrets;
 pub mod security_groups;
 
-/// The AWS configuration every function builds its SDK clients from: one loader,
-/// so that settings such as timeouts apply to every client alike.
+/// The AWS configuration to build SDK clients from: one loader, so that settings
+/// such as timeouts can apply to every client alike.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }

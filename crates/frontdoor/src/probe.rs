@@ -11,18 +11,18 @@
 //! - [`config`]: the environment, parsed and checked once at initialisation;
 //! - [`status`]: the expected status list, such as `200-299,403`;
 //! - [`check`]: the probe, its summary and its metrics;
-//! - [`identity`]: the client certificate for mutual TLS, from a file or a secret;
+//! - `identity`: the client certificate for mutual TLS, from a file or a secret;
 //! - `resolve`: the connect-to host names, resolved on every run;
 //! - `tls`: the roots loaded once, and the TLS alerts about client certificates.
 
 pub mod check;
 pub mod config;
-pub mod identity;
+mod identity;
 mod resolve;
 pub mod status;
 mod tls;
 
 pub use check::{Failure, ProbeSummary, Prober, TargetResult};
 pub use config::{ClientCertError, ClientCertSource, ConfigError, ConnectTo, ProbeConfig};
-pub use identity::{Clock, SECRET_MAX_AGE, SystemClock};
+pub use identity::SECRET_MAX_AGE;
 pub use status::{ExpectedStatus, StatusListError};

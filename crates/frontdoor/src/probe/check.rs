@@ -220,6 +220,7 @@ impl Prober {
                 return result;
             }
             tracing::warn!(
+                name = ?target.name,
                 address = ?target.address,
                 attempt,
                 error = result.error.as_deref().unwrap_or_default(),

@@ -20,12 +20,12 @@ use crate::aws::secrets::SecretStore;
 pub const SECRET_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
 /// The time, behind a port so that the refresh rule is tested without waiting.
-pub trait Clock: Send + Sync {
+pub(crate) trait Clock: Send + Sync {
     fn now(&self) -> Instant;
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Instant {
@@ -54,7 +54,7 @@ impl ClientTls {
             Some(ClientCertSource::Secret(_)) => {
                 return Err(ConfigError::invalid(
                     PROBE_CLIENT_CERT_SECRET,
-                    "is set, but the probe was built without a Secrets Manager client",
+                    "needs a Secrets Manager client (Prober::start or Prober::with_secret_store)",
                 ));
             }
         };
