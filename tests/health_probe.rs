@@ -719,3 +719,52 @@ async fn a_connect_to_name_that_does_not_resolve_is_unhealthy_naming_the_variabl
     assert_eq!(doc["HealthyTargets"], json!(1.0));
     assert_eq!(doc["ProbedTargets"], json!(2.0));
 }
+
+#[tokio::test]
+async fn a_bad_client_certificate_file_fails_initialisation_naming_the_variable() {
+    let mtls = MutualTls::start().await;
+    let good = mtls.client_ca.issue_client_pem("probe");
+    let other = mtls.client_ca.issue_client_pem("other");
+    let certificate_only: String = good
+        .split_inclusive('\n')
+        .take_while(|l| !l.contains("PRIVATE KEY"))
+        .collect();
+    let other_key: String = other
+        .split_inclusive('\n')
+        .skip_while(|l| !l.contains("PRIVATE KEY"))
+        .collect();
+    let cases = [
+        (
+            "no key",
+            certificate_only.clone(),
+            "the PEM holds no private key",
+        ),
+        (
+            "no certificate",
+            other_key.clone(),
+            "the PEM holds no certificate",
+        ),
+        (
+            "another key",
+            format!("{certificate_only}{other_key}"),
+            "the private key does not match the certificate",
+        ),
+    ];
+    for (case, pem, reason) in cases {
+        let file = TempFile::new("client.pem", pem.as_bytes());
+        let path = file.path().display().to_string();
+        let error = Prober::new(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)]))
+            .err()
+            .unwrap_or_else(|| panic!("{case}: must be refused"));
+        assert_eq!(
+            error.var(),
+            Some("PROBE_CLIENT_CERT_FILE"),
+            "{case}: {error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("PROBE_CLIENT_CERT_FILE: {reason}"),
+            "{case}"
+        );
+    }
+}
