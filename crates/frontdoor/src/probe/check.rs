@@ -208,7 +208,10 @@ impl Prober {
             Err(error) => {
                 return TargetResult {
                     failure: Some(Failure::Request),
-                    error: Some(error.to_string()),
+                    error: Some(format!(
+                        "cannot build the HTTPS client: {}",
+                        error_chain(&error)
+                    )),
                     ..TargetResult::empty(target)
                 };
             }
