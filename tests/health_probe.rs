@@ -3,6 +3,11 @@
 //!
 //! Configurations are built as structs (or through a lookup closure), never by
 //! setting the process environment, so the tests run in parallel.
+//!
+//! The mutual-TLS and connect-to-name tests give their configuration as the
+//! function's variables, so that they read exactly what a deployment sets. The
+//! secret test needs moto (`scripts/with-moto`), as the function reaches
+//! Secrets Manager through `AWS_ENDPOINT_URL`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,7 +17,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use frontdoor::probe::{
     ConfigError, ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, TargetResult,
 };
-use frontdoor_tests::tls::{ServerIdentity, TempFile, TestCa, TestServer, closed_port};
+use frontdoor_tests::moto;
+use frontdoor_tests::tls::{
+    ServerIdentity, ServerOptions, TempFile, TestCa, TestServer, closed_port,
+};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "FrontdoorTest";
@@ -28,6 +36,7 @@ fn config(url: &str, ca_bundle: &Path) -> ProbeConfig {
         attempts: 1,
         connect_to: Vec::new(),
         ca_bundle: Some(ca_bundle.to_owned()),
+        client_cert: None,
         namespace: NAMESPACE.to_owned(),
         probe_name: PROBE_NAME.to_owned(),
     }
@@ -486,4 +495,276 @@ async fn an_http_url_is_refused_even_when_built_in_code() {
     config.url = "http://localhost/health".parse().expect("URL");
     let error = Prober::new(config).err().expect("http:// must be refused");
     assert_eq!(error.var(), Some("PROBE_URL"));
+}
+
+/// A server that requires client certificates from its own client CA.
+struct MutualTls {
+    bundle: TempFile,
+    client_ca: TestCa,
+    server: TestServer,
+}
+
+impl MutualTls {
+    async fn start() -> Self {
+        let ca = TestCa::new("frontdoor test CA");
+        let client_ca = TestCa::new("frontdoor client CA");
+        let server = TestServer::start_with(
+            &ca.issue("localhost", CERT_VALIDITY),
+            ServerOptions {
+                client_ca: Some(&client_ca),
+                ..ServerOptions::default()
+            },
+        )
+        .await;
+        Self {
+            bundle: ca.bundle_file(),
+            client_ca,
+            server,
+        }
+    }
+
+    /// The probe's variables, plus `extra`.
+    fn config(&self, extra: &[(&str, &str)]) -> ProbeConfig {
+        let url = format!("https://localhost:{}/health", self.server.port());
+        config_from_variables(&url, self.bundle.path(), extra)
+    }
+}
+
+fn config_from_variables(url: &str, ca_bundle: &Path, extra: &[(&str, &str)]) -> ProbeConfig {
+    let bundle = ca_bundle.display().to_string();
+    let mut vars = HashMap::from([
+        ("PROBE_URL", url),
+        ("PROBE_ATTEMPTS", "1"),
+        ("PROBE_TIMEOUT_MS", "5000"),
+        ("PROBE_CA_BUNDLE", bundle.as_str()),
+    ]);
+    vars.extend(extra.iter().copied());
+    ProbeConfig::from_lookup(|var| vars.get(var).map(|v| (*v).to_owned()))
+        .expect("valid configuration")
+}
+
+fn error_text(summary: &ProbeSummary) -> &str {
+    summary.error.as_deref().expect("error text")
+}
+
+#[tokio::test]
+async fn mutual_tls_without_a_client_certificate_says_the_server_wants_one() {
+    let mtls = MutualTls::start().await;
+    let (_, summary) = probe(mtls.config(&[])).await;
+
+    assert!(!summary.healthy, "{summary:#?}");
+    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
+    let error = error_text(&summary);
+    assert!(
+        error.contains("the server requires a client certificate and none is configured"),
+        "{error}"
+    );
+    assert!(mtls.server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn mutual_tls_with_the_client_certificate_file_is_healthy() {
+    let mtls = MutualTls::start().await;
+    let pem = TempFile::new(
+        "client.pem",
+        mtls.client_ca.issue_client_pem("probe").as_bytes(),
+    );
+    let path = pem.path().display().to_string();
+    let (_, summary) = probe(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)])).await;
+
+    assert!(summary.healthy, "{summary:#?}");
+    assert_eq!(summary.status, Some(200));
+    assert_eq!(mtls.server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn mutual_tls_with_a_certificate_from_another_ca_is_unhealthy() {
+    let mtls = MutualTls::start().await;
+    let stranger = TestCa::new("another client CA");
+    let pem = TempFile::new(
+        "stranger.pem",
+        stranger.issue_client_pem("probe").as_bytes(),
+    );
+    let path = pem.path().display().to_string();
+    let (_, summary) = probe(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)])).await;
+
+    assert!(!summary.healthy, "{summary:#?}");
+    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
+    let error = error_text(&summary);
+    assert!(
+        error.contains("the server refused the client certificate (TLS alert UnknownCA)"),
+        "{error}"
+    );
+    assert!(mtls.server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn mutual_tls_with_the_client_certificate_from_a_secret_is_healthy() {
+    let mtls = MutualTls::start().await;
+    // The function's own path: `Prober::start` reaches moto through
+    // AWS_ENDPOINT_URL, in moto's default account, so the name is unique.
+    let sdk_config = moto::sdk_config(&moto::moto_url()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config);
+    let name = format!(
+        "probe-client-cert-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_nanos()
+    );
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(mtls.client_ca.issue_client_pem("probe"))
+        .send()
+        .await
+        .expect("CreateSecret");
+
+    let prober = Prober::start(mtls.config(&[("PROBE_CLIENT_CERT_SECRET", &name)]))
+        .await
+        .expect("valid configuration");
+    let summary = prober.probe().await;
+
+    assert!(summary.healthy, "{summary:#?}");
+    assert_eq!(mtls.server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_initialisation_naming_the_variable() {
+    let mtls = MutualTls::start().await;
+    let config = mtls.config(&[("PROBE_CLIENT_CERT_SECRET", "no-such-probe-secret")]);
+    let error = Prober::start(config).await.err().expect("missing secret");
+    assert_eq!(error.var(), Some("PROBE_CLIENT_CERT_SECRET"), "{error}");
+    assert!(
+        error.to_string().contains("ResourceNotFoundException"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn connect_to_a_host_name_probes_its_addresses_with_the_urls_host() {
+    let ca = TestCa::new("frontdoor test CA");
+    let bundle = ca.bundle_file();
+    let server = TestServer::start_with(
+        &ca.issue(CONNECT_TO_HOST, CERT_VALIDITY),
+        ServerOptions {
+            all_localhost_addresses: true,
+            ..ServerOptions::default()
+        },
+    )
+    .await;
+    let port = server.port();
+    let url = format!("https://{CONNECT_TO_HOST}:{port}/health");
+    let config = config_from_variables(&url, bundle.path(), &[("PROBE_CONNECT_TO", "localhost")]);
+    let (prober, summary) = probe(config).await;
+
+    assert!(summary.healthy, "{summary:#?}");
+    // Every address of `localhost` was probed, once, and each answered.
+    let mut probed: Vec<SocketAddr> = summary
+        .targets
+        .iter()
+        .map(|t| t.remote_address.expect("answered"))
+        .collect();
+    probed.sort();
+    let mut listening = server.addrs.clone();
+    listening.sort();
+    assert_eq!(probed, listening);
+    for target in &summary.targets {
+        assert_eq!(target.name.as_deref(), Some("localhost"));
+        assert_eq!(target.address, target.remote_address.map(|a| a.ip()));
+    }
+
+    // SNI and Host are the URL's host, never `localhost`.
+    let seen = server.requests();
+    assert_eq!(seen.len(), server.addrs.len());
+    for request in seen {
+        assert_eq!(request.sni.as_deref(), Some(CONNECT_TO_HOST));
+        assert_eq!(request.host, Some(format!("{CONNECT_TO_HOST}:{port}")));
+    }
+
+    let doc = emf(&prober, &summary);
+    let count = json!(server.addrs.len() as f64);
+    assert_eq!(doc["HealthyTargets"], count);
+    assert_eq!(doc["ProbedTargets"], count);
+}
+
+#[tokio::test]
+async fn a_connect_to_name_that_does_not_resolve_is_unhealthy_naming_the_variable() {
+    let fixture = Fixture::start_for(CONNECT_TO_HOST).await;
+    let url = format!("https://{CONNECT_TO_HOST}:{}/health", fixture.server.port());
+    // Resolved on each run, not at initialisation: the probe starts.
+    let config = config_from_variables(
+        &url,
+        fixture.bundle.path(),
+        &[("PROBE_CONNECT_TO", "127.0.0.1,no-such-alb.invalid")],
+    );
+    let (prober, summary) = probe(config).await;
+
+    assert!(!summary.healthy, "{summary:#?}");
+    let error = error_text(&summary);
+    assert!(
+        error.starts_with("PROBE_CONNECT_TO: `no-such-alb.invalid` does not resolve"),
+        "{error}"
+    );
+    assert_eq!(summary.targets.len(), 2);
+    assert!(summary.targets[0].healthy, "the address still answers");
+    let unresolved = &summary.targets[1];
+    assert_eq!(unresolved.failure, Some(Failure::Resolve));
+    assert_eq!(unresolved.name.as_deref(), Some("no-such-alb.invalid"));
+    assert_eq!(unresolved.address, None);
+
+    let doc = emf(&prober, &summary);
+    assert_eq!(doc["Healthy"], json!(0.0));
+    assert_eq!(doc["HealthyTargets"], json!(1.0));
+    assert_eq!(doc["ProbedTargets"], json!(2.0));
+}
+
+#[tokio::test]
+async fn a_bad_client_certificate_file_fails_initialisation_naming_the_variable() {
+    let mtls = MutualTls::start().await;
+    let good = mtls.client_ca.issue_client_pem("probe");
+    let other = mtls.client_ca.issue_client_pem("other");
+    let certificate_only: String = good
+        .split_inclusive('\n')
+        .take_while(|l| !l.contains("PRIVATE KEY"))
+        .collect();
+    let other_key: String = other
+        .split_inclusive('\n')
+        .skip_while(|l| !l.contains("PRIVATE KEY"))
+        .collect();
+    let cases = [
+        (
+            "no key",
+            certificate_only.clone(),
+            "the PEM holds no private key",
+        ),
+        (
+            "no certificate",
+            other_key.clone(),
+            "the PEM holds no certificate",
+        ),
+        (
+            "another key",
+            format!("{certificate_only}{other_key}"),
+            "the private key does not match the certificate",
+        ),
+    ];
+    for (case, pem, reason) in cases {
+        let file = TempFile::new("client.pem", pem.as_bytes());
+        let path = file.path().display().to_string();
+        let error = Prober::new(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)]))
+            .err()
+            .unwrap_or_else(|| panic!("{case}: must be refused"));
+        assert_eq!(
+            error.var(),
+            Some("PROBE_CLIENT_CERT_FILE"),
+            "{case}: {error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("PROBE_CLIENT_CERT_FILE: {reason}"),
+            "{case}"
+        );
+    }
 }

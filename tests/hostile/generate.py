@@ -322,7 +322,7 @@ def probe():
     p("timeout-negative", {"PROBE_TIMEOUT_MS": "-1"}, {"var": "PROBE_TIMEOUT_MS"}, "negative")
     p("attempts-unicode", {"PROBE_ATTEMPTS": "２"}, {"var": "PROBE_ATTEMPTS"}, "a fullwidth digit")
     p("namespace-1MB", {"METRIC_NAMESPACE": BIG}, {"var": "METRIC_NAMESPACE"}, "a 1 MB namespace")
-    p("connect-to-garbage", {"PROBE_CONNECT_TO": "10.0.0.1,not-an-ip"}, {"var": "PROBE_CONNECT_TO"}, "a word among the addresses")
+    p("connect-to-garbage", {"PROBE_CONNECT_TO": "10.0.0.1,not a host!"}, {"var": "PROBE_CONNECT_TO"}, "neither an address nor a host name among the addresses")
 
 
 def main():

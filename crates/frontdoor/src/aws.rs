@@ -7,6 +7,7 @@ use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthState
 use std::future::Future;
 
 pub mod config;
+pub mod secrets;
 pub mod security_groups;
 
 /// An AWS call that failed after the SDK's own retries.

@@ -10,12 +10,19 @@
 //!
 //! - [`config`]: the environment, parsed and checked once at initialisation;
 //! - [`status`]: the expected status list, such as `200-299,403`;
-//! - [`check`]: the probe, its summary and its metrics.
+//! - [`check`]: the probe, its summary and its metrics;
+//! - `identity`: the client certificate for mutual TLS, from a file or a secret;
+//! - `resolve`: the connect-to host names, resolved on every run;
+//! - `tls`: the roots loaded once, and the TLS alerts about client certificates.
 
 pub mod check;
 pub mod config;
+mod identity;
+mod resolve;
 pub mod status;
+mod tls;
 
 pub use check::{Failure, ProbeSummary, Prober, TargetResult};
-pub use config::{ConfigError, ProbeConfig};
+pub use config::{ClientCertError, ClientCertSource, ConfigError, ConnectTo, ProbeConfig};
+pub use identity::SECRET_MAX_AGE;
 pub use status::{ExpectedStatus, StatusListError};

@@ -12,9 +12,12 @@ async fn main() -> Result<(), Error> {
 
     // Bad configuration is the function's own fault: fail the initialisation, with
     // the variable's name, rather than report an unhealthy API on every run.
-    let prober = ProbeConfig::from_env()
-        .and_then(Prober::new)
-        .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
+    // The AWS configuration is loaded only for PROBE_CLIENT_CERT_SECRET.
+    let prober = match ProbeConfig::from_env() {
+        Ok(config) => Prober::start(config).await,
+        Err(error) => Err(error),
+    }
+    .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
     let prober = &prober;
 
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {

@@ -1,15 +1,23 @@
 //! The probe itself: HTTPS GETs with verified certificates, attempts and timeouts,
-//! one target per connect-to address, and the summary of what it saw.
+//! one target per connect-to address (host names resolved on every run), and the
+//! summary of what it saw.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
-use reqwest::{Certificate, Client, Response, redirect, tls::TlsInfo};
+use reqwest::{Client, Response, redirect, tls::TlsInfo};
+use rustls::ClientConfig;
+use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use x509_parser::pem::Pem;
 
-use super::config::{ConfigError, PROBE_CA_BUNDLE, ProbeConfig};
+use super::config::{ClientCertSource, ConfigError, PROBE_CA_BUNDLE, ProbeConfig};
+use super::identity::{ClientTls, SecretIdentity, SystemClock};
+use super::resolve::{self, Target, Unresolved};
+use super::tls::{TlsBase, client_certificate_alert};
+use crate::aws::secrets::{SecretStore, SecretsManagerStore};
 use crate::emf::{MetricSet, Unit};
 use crate::error_chain;
 
@@ -28,12 +36,17 @@ pub enum Failure {
     Connect,
     /// Any other failure of the request.
     Request,
+    /// A `PROBE_CONNECT_TO` host name gave no address.
+    Resolve,
 }
 
 /// What one target (one address, or the URL's host as resolved) gave.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetResult {
-    /// The address from `PROBE_CONNECT_TO`; `None` when the URL's host was resolved.
+    /// The `PROBE_CONNECT_TO` host name the target came from, if it was a name.
+    pub name: Option<String>,
+    /// The address probed, from `PROBE_CONNECT_TO` or from resolving its name;
+    /// `None` when the URL's host was resolved, or the name gave no address.
     pub address: Option<IpAddr>,
     /// The peer that answered, when one did.
     pub remote_address: Option<SocketAddr>,
@@ -72,44 +85,74 @@ impl ProbeSummary {
     }
 }
 
-struct Target {
-    address: Option<IpAddr>,
-    client: Client,
-}
-
-/// The configured probe, with its HTTPS clients built once at initialisation.
+/// The configured probe. The trusted roots and the client certificate are loaded
+/// once; each run resolves its targets and builds its (cheap) clients on them.
 pub struct Prober {
     config: ProbeConfig,
-    targets: Vec<Target>,
+    tls: TlsBase,
+    client_tls: ClientTls,
 }
 
 impl Prober {
-    /// Validates the configuration, reads the CA bundle and builds one client per
-    /// target. Every failure here is a fault of the configuration.
+    /// What the function runs: a Secrets Manager client, on the shared AWS
+    /// configuration, is made only when `PROBE_CLIENT_CERT_SECRET` is set.
+    pub async fn start(config: ProbeConfig) -> Result<Self, ConfigError> {
+        if matches!(config.client_cert, Some(ClientCertSource::Secret(_))) {
+            let sdk_config =
+                crate::aws::config::load(&crate::aws::config::ClientSettings::default()).await;
+            let client = aws_sdk_secretsmanager::Client::new(&sdk_config);
+            Self::with_secret_store(config, SecretsManagerStore::new(client)).await
+        } else {
+            Self::new(config)
+        }
+    }
+
+    /// Validates the configuration and loads the roots and the client
+    /// certificate file. Every failure here is a fault of the configuration.
+    /// `PROBE_CLIENT_CERT_SECRET` needs [`Prober::with_secret_store`].
     pub fn new(config: ProbeConfig) -> Result<Self, ConfigError> {
+        let tls = Self::tls_base(&config)?;
+        let client_tls = ClientTls::fixed(&tls, config.client_cert.as_ref())?;
+        Ok(Self {
+            config,
+            tls,
+            client_tls,
+        })
+    }
+
+    /// As [`Prober::new`], reading the client certificate of
+    /// `PROBE_CLIENT_CERT_SECRET` from `store` now and every 15 minutes after.
+    pub async fn with_secret_store(
+        config: ProbeConfig,
+        store: impl SecretStore + 'static,
+    ) -> Result<Self, ConfigError> {
+        let tls = Self::tls_base(&config)?;
+        let client_tls = match &config.client_cert {
+            Some(ClientCertSource::Secret(secret_id)) => ClientTls::Secret(
+                SecretIdentity::load(
+                    Box::new(store),
+                    Box::new(SystemClock),
+                    secret_id.clone(),
+                    &tls,
+                )
+                .await?,
+            ),
+            other => ClientTls::fixed(&tls, other.as_ref())?,
+        };
+        Ok(Self {
+            config,
+            tls,
+            client_tls,
+        })
+    }
+
+    fn tls_base(config: &ProbeConfig) -> Result<TlsBase, ConfigError> {
         config.validate()?;
         let extra_roots = match &config.ca_bundle {
             Some(path) => read_ca_bundle(path)?,
             None => Vec::new(),
         };
-        let targets = if config.connect_to.is_empty() {
-            vec![Target {
-                address: None,
-                client: build_client(&config, &extra_roots, None)?,
-            }]
-        } else {
-            config
-                .connect_to
-                .iter()
-                .map(|&address| {
-                    Ok(Target {
-                        address: Some(address),
-                        client: build_client(&config, &extra_roots, Some(address))?,
-                    })
-                })
-                .collect::<Result<_, ConfigError>>()?
-        };
-        Ok(Self { config, targets })
+        TlsBase::new(extra_roots, PROBE_CA_BUNDLE)
     }
 
     pub fn config(&self) -> &ProbeConfig {
@@ -118,7 +161,18 @@ impl Prober {
 
     /// Probes every target at once. An unhealthy API is a result, so this cannot fail.
     pub async fn probe(&self) -> ProbeSummary {
-        let targets = join_all(self.targets.iter().map(|t| self.probe_target(t))).await;
+        let tls = self.client_tls.current(&self.tls).await;
+        let planned = resolve::targets(&self.config.connect_to, self.config.timeout).await;
+        let targets = join_all(planned.into_iter().map(|planned| {
+            let tls = Arc::clone(&tls);
+            async move {
+                match planned {
+                    Ok(target) => self.probe_target(&tls, target).await,
+                    Err(unresolved) => unresolved_result(unresolved),
+                }
+            }
+        }))
+        .await;
         summarise(&self.config, targets)
     }
 
@@ -149,14 +203,28 @@ impl Prober {
         metrics
     }
 
-    async fn probe_target(&self, target: &Target) -> TargetResult {
+    async fn probe_target(&self, tls: &ClientConfig, target: Target) -> TargetResult {
+        let client = match build_client(&self.config, tls, target.address) {
+            Ok(client) => client,
+            Err(error) => {
+                return TargetResult {
+                    failure: Some(Failure::Request),
+                    error: Some(format!(
+                        "cannot build the HTTPS client: {}",
+                        error_chain(&error)
+                    )),
+                    ..TargetResult::empty(target)
+                };
+            }
+        };
         let mut attempt = 1;
         loop {
-            let result = self.attempt(target, attempt).await;
+            let result = self.attempt(&client, &target, attempt).await;
             if result.healthy || attempt >= self.config.attempts {
                 return result;
             }
             tracing::warn!(
+                name = ?target.name,
                 address = ?target.address,
                 attempt,
                 error = result.error.as_deref().unwrap_or_default(),
@@ -166,20 +234,13 @@ impl Prober {
         }
     }
 
-    async fn attempt(&self, target: &Target, attempt: u32) -> TargetResult {
+    async fn attempt(&self, client: &Client, target: &Target, attempt: u32) -> TargetResult {
         let started = Instant::now();
-        let sent = target.client.get(self.config.url.clone()).send().await;
+        let sent = client.get(self.config.url.clone()).send().await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let mut result = TargetResult {
-            address: target.address,
-            remote_address: None,
-            healthy: false,
-            status: None,
-            latency_ms: None,
-            certificate_days_remaining: None,
             attempts: attempt,
-            failure: None,
-            error: None,
+            ..TargetResult::empty(target.clone())
         };
         match sent {
             Ok(response) => {
@@ -199,25 +260,75 @@ impl Prober {
                 }
             }
             Err(error) => {
-                result.failure = Some(classify(&error));
-                result.error = Some(error_chain(&error));
+                let presented = self.config.client_cert.is_some();
+                match client_certificate_alert(&error, presented) {
+                    Some(why) => {
+                        result.failure = Some(Failure::Connect);
+                        result.error = Some(format!("{why}: {}", error_chain(&error)));
+                    }
+                    None => {
+                        result.failure = Some(classify(&error));
+                        result.error = Some(error_chain(&error));
+                    }
+                }
             }
         }
         result
     }
 }
 
+impl TargetResult {
+    /// A target not probed yet.
+    fn empty(target: Target) -> Self {
+        Self {
+            name: target.name,
+            address: target.address,
+            remote_address: None,
+            healthy: false,
+            status: None,
+            latency_ms: None,
+            certificate_days_remaining: None,
+            attempts: 0,
+            failure: None,
+            error: None,
+        }
+    }
+
+    /// Where the target was, for the summary's error: `name (address)`.
+    fn label(&self) -> Option<String> {
+        match (&self.name, self.address) {
+            (Some(name), Some(address)) => Some(format!("{name} ({address})")),
+            (None, Some(address)) => Some(address.to_string()),
+            // An unresolved name's error names it already.
+            (_, None) => None,
+        }
+    }
+}
+
+fn unresolved_result(unresolved: Unresolved) -> TargetResult {
+    TargetResult {
+        failure: Some(Failure::Resolve),
+        error: Some(unresolved.to_string()),
+        ..TargetResult::empty(Target {
+            name: Some(unresolved.name),
+            address: None,
+        })
+    }
+}
+
+/// A client for one run and one target, on the TLS configuration built once:
+/// building it loads nothing from disk.
 fn build_client(
     config: &ProbeConfig,
-    extra_roots: &[Certificate],
+    tls: &ClientConfig,
     connect_to: Option<IpAddr>,
-) -> Result<Client, ConfigError> {
+) -> Result<Client, reqwest::Error> {
     let mut builder = Client::builder()
         .user_agent(USER_AGENT)
         .https_only(true)
         .timeout(config.timeout)
         .tls_info(true)
-        .tls_certs_merge(extra_roots.iter().cloned())
+        .tls_backend_preconfigured(tls.clone())
         // A fresh connection per attempt, so that every attempt measures and
         // checks the whole path: TCP, TLS handshake, certificate and answer.
         .pool_max_idle_per_host(0)
@@ -231,14 +342,12 @@ fn build_client(
         // Port 0: the URL's port is used, as with curl's `--resolve`.
         builder = builder.resolve(host, SocketAddr::new(address, 0));
     }
-    builder
-        .build()
-        .map_err(|e| ConfigError::HttpClient(error_chain(&e)))
+    builder.build()
 }
 
 /// Reads the PEM roots, checking each parses, so that a bad bundle stops the
 /// function at start-up rather than failing every probe.
-fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<Certificate>, ConfigError> {
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let pem = std::fs::read(path).map_err(|e| {
         ConfigError::invalid(
             PROBE_CA_BUNDLE,
@@ -255,9 +364,7 @@ fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<Certificate>, ConfigErro
         block
             .parse_x509()
             .map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, format!("bad certificate: {e}")))?;
-        let root = Certificate::from_der(&block.contents)
-            .map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, error_chain(&e)))?;
-        roots.push(root);
+        roots.push(CertificateDer::from(block.contents));
     }
     if roots.is_empty() {
         return Err(ConfigError::invalid(
@@ -297,8 +404,8 @@ fn summarise(config: &ProbeConfig, targets: Vec<TargetResult>) -> ProbeSummary {
             .iter()
             .map(|t| {
                 let error = t.error.as_deref().unwrap_or("unhealthy");
-                match t.address {
-                    Some(address) => format!("{address}: {error}"),
+                match t.label() {
+                    Some(label) => format!("{label}: {error}"),
                     None => error.to_owned(),
                 }
             })
@@ -340,6 +447,7 @@ mod tests {
 
     fn target(address: Option<&str>, healthy: bool, latency: f64, days: f64) -> TargetResult {
         TargetResult {
+            name: None,
             address: address.map(|a| a.parse().expect("address")),
             remote_address: None,
             healthy,
@@ -379,6 +487,31 @@ mod tests {
         assert_eq!(summary.status, Some(200));
         assert_eq!(summary.error, None);
         assert_eq!(summary.probe, "api.example.com");
+    }
+
+    #[test]
+    fn the_error_says_which_name_an_address_came_from() {
+        let mut from_name = target(Some("10.0.0.3"), false, 20.0, 40.0);
+        from_name.name = Some("internal-alb.example".to_owned());
+        let unresolved = unresolved_result(Unresolved {
+            name: "gone.example".to_owned(),
+            reason: "it has no address".to_owned(),
+        });
+        let summary = summarise(
+            &config(&["internal-alb.example", "gone.example"]),
+            vec![from_name, unresolved],
+        );
+        assert!(!summary.healthy);
+        assert_eq!(summary.healthy_targets(), 0);
+        assert_eq!(
+            summary.error.as_deref(),
+            Some(
+                "internal-alb.example (10.0.0.3): unexpected status 503, expected 200; \
+                 PROBE_CONNECT_TO: `gone.example` does not resolve: it has no address"
+            )
+        );
+        assert_eq!(summary.targets[1].failure, Some(Failure::Resolve));
+        assert_eq!(summary.targets[1].name.as_deref(), Some("gone.example"));
     }
 
     #[test]

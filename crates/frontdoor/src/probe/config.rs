@@ -1,8 +1,10 @@
 //! The probe's configuration, read from the environment once at initialisation.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -15,10 +17,13 @@ pub const PROBE_TIMEOUT_MS: &str = "PROBE_TIMEOUT_MS";
 pub const PROBE_ATTEMPTS: &str = "PROBE_ATTEMPTS";
 pub const PROBE_CONNECT_TO: &str = "PROBE_CONNECT_TO";
 pub const PROBE_CA_BUNDLE: &str = "PROBE_CA_BUNDLE";
+pub const PROBE_CLIENT_CERT_FILE: &str = "PROBE_CLIENT_CERT_FILE";
+pub const PROBE_CLIENT_CERT_SECRET: &str = "PROBE_CLIENT_CERT_SECRET";
 pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
 pub const PROBE_NAME: &str = "PROBE_NAME";
-/// The longest host name DNS allows.
+/// The longest host name DNS allows, and the longest label in it.
 const MAX_HOST_NAME_LEN: usize = 253;
+const MAX_LABEL_LEN: usize = 63;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 const DEFAULT_ATTEMPTS: u32 = 2;
@@ -35,8 +40,41 @@ pub enum ConfigError {
     Missing { var: &'static str },
     #[error("{var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
+    #[error("{first} and {second} are both set; set one of them")]
+    Conflict {
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error("{var}: {error}")]
+    ClientCertificate {
+        var: &'static str,
+        #[source]
+        error: ClientCertError,
+    },
     #[error("cannot build the HTTPS client: {0}")]
     HttpClient(String),
+}
+
+/// Why a client certificate (file or secret) cannot be used. The messages never
+/// quote the PEM, which holds the private key.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientCertError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("cannot read the secret: {0}")]
+    Fetch(#[from] crate::aws::AwsError),
+    #[error("the PEM is malformed")]
+    MalformedPem,
+    #[error("the PEM holds no certificate")]
+    NoCertificate,
+    #[error("the PEM holds no private key")]
+    NoPrivateKey,
+    #[error("the certificate cannot be parsed: {0}")]
+    BadCertificate(String),
+    #[error("the private key cannot be used: {0}")]
+    BadKey(String),
+    #[error("the private key does not match the certificate")]
+    KeyMismatch,
 }
 
 impl ConfigError {
@@ -50,8 +88,64 @@ impl ConfigError {
     /// The variable at fault, if one is.
     pub fn var(&self) -> Option<&'static str> {
         match self {
-            Self::Missing { var } | Self::Invalid { var, .. } => Some(var),
-            Self::HttpClient(_) => None,
+            Self::Missing { var }
+            | Self::Invalid { var, .. }
+            | Self::ClientCertificate { var, .. } => Some(var),
+            // Two variables are at fault; the message names both.
+            Self::Conflict { .. } | Self::HttpClient(_) => None,
+        }
+    }
+}
+
+/// One entry of `PROBE_CONNECT_TO`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ConnectTo {
+    Address(IpAddr),
+    /// Resolved on every run, so that a load balancer's changing addresses are
+    /// followed; every address it yields is probed.
+    Name(String),
+}
+
+impl FromStr for ConnectTo {
+    type Err = String;
+
+    fn from_str(item: &str) -> Result<Self, Self::Err> {
+        let item = item.trim();
+        if let Ok(address) = item.parse() {
+            Ok(Self::Address(address))
+        } else if is_host_name(item) {
+            Ok(Self::Name(item.to_ascii_lowercase()))
+        } else {
+            Err(format!("`{item}` is neither an IP address nor a host name"))
+        }
+    }
+}
+
+impl fmt::Display for ConnectTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Address(address) => address.fmt(f),
+            Self::Name(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Where the client certificate (chain and private key, as PEM) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCertSource {
+    /// `PROBE_CLIENT_CERT_FILE`: read once, at initialisation.
+    File(PathBuf),
+    /// `PROBE_CLIENT_CERT_SECRET`: an ARN or name, read at initialisation and
+    /// again once the copy in hand is 15 minutes old.
+    Secret(String),
+}
+
+impl ClientCertSource {
+    /// The variable it was read from, for error messages.
+    pub fn var(&self) -> &'static str {
+        match self {
+            Self::File(_) => PROBE_CLIENT_CERT_FILE,
+            Self::Secret(_) => PROBE_CLIENT_CERT_SECRET,
         }
     }
 }
@@ -65,10 +159,13 @@ pub struct ProbeConfig {
     pub timeout: Duration,
     /// At least 1.
     pub attempts: u32,
-    /// Addresses to connect to instead of resolving the URL's host; empty to resolve it.
-    pub connect_to: Vec<IpAddr>,
+    /// Addresses and host names to connect to instead of resolving the URL's
+    /// host; empty to resolve it. SNI and `Host` stay the URL's host.
+    pub connect_to: Vec<ConnectTo>,
     /// A PEM file of roots trusted on top of the system's.
     pub ca_bundle: Option<PathBuf>,
+    /// The client certificate presented when a server asks for one (mutual TLS).
+    pub client_cert: Option<ClientCertSource>,
     pub namespace: String,
     /// The value of the `Probe` dimension.
     pub probe_name: String,
@@ -107,6 +204,17 @@ impl ProbeConfig {
             Some(list) => parse_addresses(&list)?,
             None => Vec::new(),
         };
+        let client_cert = match (get(PROBE_CLIENT_CERT_FILE), get(PROBE_CLIENT_CERT_SECRET)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Conflict {
+                    first: PROBE_CLIENT_CERT_FILE,
+                    second: PROBE_CLIENT_CERT_SECRET,
+                });
+            }
+            (Some(path), None) => Some(ClientCertSource::File(PathBuf::from(path.trim()))),
+            (None, Some(secret)) => Some(ClientCertSource::Secret(secret.trim().to_owned())),
+            (None, None) => None,
+        };
         let probe_name = match get(PROBE_NAME) {
             Some(name) => name.trim().to_owned(),
             None => url.host_str().unwrap_or_default().to_owned(),
@@ -119,6 +227,7 @@ impl ProbeConfig {
             attempts,
             connect_to,
             ca_bundle: get(PROBE_CA_BUNDLE).map(|path| PathBuf::from(path.trim())),
+            client_cert,
             namespace: get(METRIC_NAMESPACE)
                 .map_or_else(|| DEFAULT_NAMESPACE.to_owned(), |ns| ns.trim().to_owned()),
             probe_name,
@@ -179,22 +288,44 @@ fn parse_number<T: std::str::FromStr>(var: &'static str, text: &str) -> Result<T
         .map_err(|_| ConfigError::invalid(var, format!("`{text}` is not a whole number in range")))
 }
 
-fn parse_addresses(list: &str) -> Result<Vec<IpAddr>, ConfigError> {
+fn parse_addresses(list: &str) -> Result<Vec<ConnectTo>, ConfigError> {
     let mut seen = HashSet::new();
-    let mut addresses = Vec::new();
-    for item in list.split(',').map(str::trim) {
-        let address: IpAddr = item.parse().map_err(|_| {
-            ConfigError::invalid(PROBE_CONNECT_TO, format!("`{item}` is not an IP address"))
-        })?;
-        if !seen.insert(address) {
+    let mut entries = Vec::new();
+    for item in list.split(',') {
+        let entry: ConnectTo = item
+            .parse()
+            .map_err(|reason| ConfigError::invalid(PROBE_CONNECT_TO, reason))?;
+        if !seen.insert(entry.clone()) {
             return Err(ConfigError::invalid(
                 PROBE_CONNECT_TO,
-                format!("{address} is listed twice"),
+                format!("{entry} is listed twice"),
             ));
         }
-        addresses.push(address);
+        entries.push(entry);
     }
-    Ok(addresses)
+    Ok(entries)
+}
+
+/// A DNS host name (RFC 1123): dot-separated labels of letters, digits and inner
+/// hyphens, with an optional final dot. A last label of digits only is refused,
+/// so that a mistyped address such as `10.0.0.256` is not taken for a name.
+fn is_host_name(text: &str) -> bool {
+    let name = text.strip_suffix('.').unwrap_or(text);
+    let label_ok = |label: &str| {
+        (1..=MAX_LABEL_LEN).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    !name.is_empty()
+        && name.len() <= MAX_HOST_NAME_LEN
+        && name.split('.').all(label_ok)
+        && name
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// CloudWatch's rules: up to 255 of `0-9A-Za-z.-_/#: `, and `AWS/` is reserved.
@@ -271,6 +402,7 @@ mod tests {
         let addresses: Vec<String> = config.connect_to.iter().map(ToString::to_string).collect();
         assert_eq!(addresses, ["10.0.1.5", "10.0.2.5", "fd00::1"]);
         assert_eq!(config.ca_bundle, Some(PathBuf::from("/opt/ca.pem")));
+        assert_eq!(config.client_cert, None);
         assert_eq!(config.namespace, "Team/Api");
         assert_eq!(config.probe_name, "eu-west-1");
     }
@@ -320,7 +452,7 @@ mod tests {
             Some(PROBE_ATTEMPTS)
         );
         assert_eq!(
-            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,api")]),
+            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,api_gw")]),
             Some(PROBE_CONNECT_TO)
         );
         assert_eq!(
@@ -350,6 +482,123 @@ mod tests {
         assert_eq!(
             failing_var(&[url, (PROBE_NAME, &long_name)]),
             Some(PROBE_NAME)
+        );
+    }
+
+    fn connect_to(list: &str) -> Result<Vec<ConnectTo>, ConfigError> {
+        config(&[
+            (PROBE_URL, "https://api.example.com/"),
+            (PROBE_CONNECT_TO, list),
+        ])
+        .map(|c| c.connect_to)
+    }
+
+    fn name(n: &str) -> ConnectTo {
+        ConnectTo::Name(n.to_owned())
+    }
+
+    #[test]
+    fn connect_to_takes_host_names() {
+        assert_eq!(
+            connect_to("internal-alb-1.eu-west-1.elb.amazonaws.com, localhost").expect("names"),
+            [
+                name("internal-alb-1.eu-west-1.elb.amazonaws.com"),
+                name("localhost")
+            ]
+        );
+        // Names are case-insensitive, kept in lower case; a final dot is allowed.
+        assert_eq!(
+            connect_to("ALB.Example.COM.").expect("name"),
+            [name("alb.example.com.")]
+        );
+    }
+
+    #[test]
+    fn connect_to_mixes_names_and_addresses_in_order() {
+        let entries = connect_to("10.0.1.5,alb.example.com,fd00::1").expect("mixed");
+        assert_eq!(
+            entries,
+            [
+                ConnectTo::Address("10.0.1.5".parse().expect("ip")),
+                name("alb.example.com"),
+                ConnectTo::Address("fd00::1".parse().expect("ip")),
+            ]
+        );
+    }
+
+    #[test]
+    fn connect_to_refuses_duplicates_and_non_names() {
+        for list in [
+            "alb.example.com,alb.example.com",
+            "alb.example.com,ALB.example.com",
+            "10.0.0.1,alb.example.com,10.0.0.1",
+            "alb.example.com,",
+            "alb..example.com",
+            "-alb.example.com",
+            "alb_1.example.com",
+            "https://alb.example.com",
+            "alb.example.com:443",
+            "10.0.0.256",
+            "1.2.3",
+            &format!("{}.example.com", "a".repeat(64)),
+        ] {
+            let error = connect_to(list).expect_err(list);
+            assert_eq!(error.var(), Some(PROBE_CONNECT_TO), "{list}: {error}");
+        }
+        let message = connect_to("alb.example.com,alb.example.com")
+            .expect_err("duplicate")
+            .to_string();
+        assert!(
+            message.contains("alb.example.com is listed twice"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_client_certificate_comes_from_a_file_or_a_secret() {
+        let url = (PROBE_URL, "https://api.example.com/");
+        let file = config(&[url, (PROBE_CLIENT_CERT_FILE, " /opt/probe.pem ")]).expect("file");
+        assert_eq!(
+            file.client_cert,
+            Some(ClientCertSource::File(PathBuf::from("/opt/probe.pem")))
+        );
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:probe-AbCdEf";
+        let secret = config(&[url, (PROBE_CLIENT_CERT_SECRET, arn)]).expect("secret");
+        assert_eq!(
+            secret.client_cert,
+            Some(ClientCertSource::Secret(arn.to_owned()))
+        );
+        // An empty value is unset, as for every optional variable.
+        let neither = config(&[
+            url,
+            (PROBE_CLIENT_CERT_FILE, ""),
+            (PROBE_CLIENT_CERT_SECRET, " "),
+        ]);
+        assert_eq!(neither.expect("unset").client_cert, None);
+    }
+
+    #[test]
+    fn both_client_certificate_variables_are_refused_naming_both() {
+        let error = config(&[
+            (PROBE_URL, "https://api.example.com/"),
+            (PROBE_CLIENT_CERT_FILE, "/opt/probe.pem"),
+            (PROBE_CLIENT_CERT_SECRET, "probe-client-cert"),
+        ])
+        .expect_err("both set");
+        assert!(
+            matches!(
+                error,
+                ConfigError::Conflict {
+                    first: PROBE_CLIENT_CERT_FILE,
+                    second: PROBE_CLIENT_CERT_SECRET
+                }
+            ),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(PROBE_CLIENT_CERT_FILE) && message.contains(PROBE_CLIENT_CERT_SECRET),
+            "{message}"
         );
     }
 
