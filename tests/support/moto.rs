@@ -198,16 +198,7 @@ impl Account {
 
     /// The endpoint's ENI IPs, as `DescribeNetworkInterfaces` reports them.
     pub async fn endpoint_ips(&self, endpoint_id: &str) -> Vec<String> {
-        let endpoint = self
-            .ec2
-            .describe_vpc_endpoints()
-            .vpc_endpoint_ids(endpoint_id)
-            .send()
-            .await
-            .unwrap()
-            .vpc_endpoints()[0]
-            .clone();
-        let enis = endpoint.network_interface_ids().to_vec();
+        let enis = self.endpoint_interfaces(endpoint_id).await;
         assert!(!enis.is_empty(), "{endpoint_id} has no ENIs");
         let mut ips: Vec<String> = self
             .ec2

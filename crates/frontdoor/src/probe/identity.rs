@@ -228,6 +228,27 @@ mod tests {
         }
     }
 
+    /// A valid secret, read once at initialisation, on a fake clock at zero.
+    async fn secret_read_at_initialisation()
+    -> (TlsBase, Arc<FakeStore>, Arc<FakeClock>, SecretIdentity) {
+        let base = base();
+        let store = Arc::new(FakeStore::default());
+        *store.pem.lock().expect("lock") = identity_pem();
+        let clock = Arc::new(FakeClock {
+            start: Instant::now(),
+            elapsed: Mutex::new(Duration::ZERO),
+        });
+        let secret = SecretIdentity::load(
+            Box::new(Arc::clone(&store)),
+            Box::new(Arc::clone(&clock)),
+            "probe-cert".to_owned(),
+            &base,
+        )
+        .await
+        .expect("read at initialisation");
+        (base, store, clock, secret)
+    }
+
     fn error_of(pem: &str) -> ClientCertError {
         match base().identity(PROBE_CLIENT_CERT_FILE, pem.as_bytes()) {
             Err(ConfigError::ClientCertificate { var, error }) => {
@@ -300,21 +321,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_secret_is_read_again_once_its_copy_is_15_minutes_old() {
-        let base = base();
-        let store = Arc::new(FakeStore::default());
-        *store.pem.lock().expect("lock") = identity_pem();
-        let clock = Arc::new(FakeClock {
-            start: Instant::now(),
-            elapsed: Mutex::new(Duration::ZERO),
-        });
-        let secret = SecretIdentity::load(
-            Box::new(Arc::clone(&store)),
-            Box::new(Arc::clone(&clock)),
-            "probe-cert".to_owned(),
-            &base,
-        )
-        .await
-        .expect("read at initialisation");
+        let (base, store, clock, secret) = secret_read_at_initialisation().await;
         assert_eq!(store.reads.load(Ordering::SeqCst), 1);
         let first = secret.current(&base).await;
 
@@ -339,21 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_refresh_keeps_the_copy_in_hand_and_tries_again_next_run() {
-        let base = base();
-        let store = Arc::new(FakeStore::default());
-        *store.pem.lock().expect("lock") = identity_pem();
-        let clock = Arc::new(FakeClock {
-            start: Instant::now(),
-            elapsed: Mutex::new(Duration::ZERO),
-        });
-        let secret = SecretIdentity::load(
-            Box::new(Arc::clone(&store)),
-            Box::new(Arc::clone(&clock)),
-            "probe-cert".to_owned(),
-            &base,
-        )
-        .await
-        .expect("read at initialisation");
+        let (base, store, clock, secret) = secret_read_at_initialisation().await;
         let first = secret.current(&base).await;
 
         *store.failing.lock().expect("lock") = true;
