@@ -23,7 +23,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-lint:
+# ruff (pinned in requirements-dev.txt, configured in ruff.toml) checks the Python first: it takes seconds.
+lint: venv
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
@@ -45,19 +48,20 @@ clean:
 # The whole lifecycle on a local AWS emulator (moto_server), with the four real
 # binaries under `cargo lambda watch`: demo/demo.py builds them (with a progress
 # line), starts and stops everything by PID, and names the step that failed.
+# demo/ and bench/ run as modules from the root, and import tools/frontdoor_dev.
 demo: venv
-	$(VENV)/bin/python demo/demo.py
+	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m demo.demo
 
 # docs/benchmarks.md. The native release binaries are timed; the arm64 ones are
 # sized. BENCH_PROFILES=1 first rebuilds eni-targets for arm64 once per
 # release-profile variant (about 13 minutes each on two cores); the table is
-# rendered from bench/results/, so `bench/bench.py --render-only` redraws it
-# without measuring again.
+# rendered from bench/results/, so `PYTHONPATH=tools python -m bench.bench
+# --render-only` redraws it without measuring again.
 bench: venv
 	cargo build --workspace --release --bins
 	cargo lambda build --release --arm64 --bins
-	$(if $(BENCH_PROFILES),$(VENV)/bin/python bench/profile_variants.py)
-	$(VENV)/bin/python bench/bench.py
+	$(if $(BENCH_PROFILES),PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.profile_variants)
+	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.bench
 
 # Fuzzing, not run by CI: cargo-fuzz (pinned; libFuzzer) runs each target for
 # FUZZ_SECONDS on a corpus seeded from events/ and tests/hostile/. libFuzzer's

@@ -1,10 +1,11 @@
-#!/usr/bin/env python3
 """`make bench`: measures the four functions and writes docs/benchmarks.md.
 
 Run by the Makefile after `cargo build --workspace --release --bins` (the native
 release binaries that are timed) and `cargo lambda build --release --arm64` (the
 arm64 `bootstrap` files that are sized). Everything runs against one
-moto_server on 127.0.0.1, started and stopped here by PID.
+moto_server on 127.0.0.1, started and stopped here by PID. Run from the
+repository root as `python -m bench.bench`, with tools/ on PYTHONPATH (the
+Makefile does).
 """
 
 from __future__ import annotations
@@ -22,18 +23,17 @@ import time
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "demo"))
-from localaws import (  # noqa: E402
-    REGION, ROOT, TEST_CREDENTIALS, Processes, PrivateApi, ResponseSink, start_moto, venv_tool,
-)
-from recording_proxy import RecordingProxy, is_write  # noqa: E402
-from runtime_api import run_function  # noqa: E402
+from bench.recording_proxy import RecordingProxy, is_write
+from bench.runtime_api import run_function
+from frontdoor_dev import ROOT
+from frontdoor_dev.events import custom_resource_event, event
+from frontdoor_dev.moto import PORT, TEST_CREDENTIALS, StackFixture, start_moto
+from frontdoor_dev.processes import Processes, venv_tool
+from frontdoor_dev.stand_ins import PrivateApi, ResponseSink
 
+HERE = Path(__file__).resolve().parent
 FUNCTIONS = ["eni-targets", "prefix-list-ingress", "target-sync", "health-probe"]
 TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/frontdoor/target"))
-PORT = 443
 MIB = 1 << 20
 # The issue's "6 MB", read as decimal megabytes: the stricter reading (6 MiB is 6,291,456).
 LIMIT_BOOTSTRAP = 6_000_000
@@ -58,8 +58,9 @@ def machine() -> dict:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    mem_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal")))
+    mem_kib = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
 
     def version(cmd):
         try:
@@ -69,6 +70,7 @@ def machine() -> dict:
 
     import boto3
     import moto
+
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -82,64 +84,20 @@ def machine() -> dict:
         "boto3": boto3.__version__,
         "moto": moto.__version__,
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-
-
-# ------------------------------------------------------------------ moto fixtures
-
-
-class Fixture:
-    def __init__(self, moto_url: str) -> None:
-        import boto3
-        self.ec2 = boto3.client("ec2", endpoint_url=moto_url, region_name=REGION)
-        self.elb = boto3.client("elbv2", endpoint_url=moto_url, region_name=REGION)
-        self.vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        self.subnets = [
-            self.ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.0.{i + 1}.0/24",
-                                   AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-            for i, az in enumerate("abc")
-        ]
-        self.count = 0
-
-    def endpoint(self) -> tuple[str, list[str], list[str]]:
-        ep = self.ec2.create_vpc_endpoint(
-            VpcId=self.vpc, VpcEndpointType="Interface", ServiceName=f"com.amazonaws.{REGION}.execute-api",
-            SubnetIds=self.subnets)["VpcEndpoint"]
-        enis = self.ec2.describe_network_interfaces(NetworkInterfaceIds=ep["NetworkInterfaceIds"])
-        ips = [e["PrivateIpAddress"] for e in enis["NetworkInterfaces"]]
-        return ep["VpcEndpointId"], ep["NetworkInterfaceIds"], ips
-
-    def target_group(self) -> str:
-        self.count += 1
-        return self.elb.create_target_group(
-            Name=f"bench-{self.count}", Protocol="TCP", Port=PORT, VpcId=self.vpc, TargetType="ip",
-        )["TargetGroups"][0]["TargetGroupArn"]
-
-    def security_group(self, name: str) -> str:
-        return self.ec2.create_security_group(GroupName=name, Description=name, VpcId=self.vpc)["GroupId"]
-
-    def clear(self, tg: str) -> None:
-        targets = [d["Target"] for d in self.elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]]
-        if targets:
-            self.elb.deregister_targets(TargetGroupArn=tg, Targets=targets)
-
-    def register(self, tg: str, ips: list[str]) -> None:
-        self.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": ip, "Port": PORT} for ip in ips])
-
-
-def event(name: str) -> dict:
-    return json.loads((ROOT / "events" / name).read_text())
 
 
 # ------------------------------------------------------------------ timing arms
 
 
-def timing_arms(fx: Fixture, sink: ResponseSink, api: PrivateApi, moto_url: str, warm: int) -> dict:
+def timing_arms(fx: StackFixture, sink: ResponseSink, api: PrivateApi, moto_url: str, warm: int) -> dict:
     """name -> (cmd, env, events, before): every arm gets 1 cold + `warm` warm invocations."""
-    vpce, eni_ids, ips = fx.endpoint()
-    tg_et, tg_py, tg_sync = fx.target_group(), fx.target_group(), fx.target_group()
-    fx.register(tg_sync, ips)  # target-sync is timed in sync
+    endpoint = fx.endpoint()
+    tg_et = fx.target_group("bench-eni-targets")
+    tg_py = fx.target_group("bench-python-baseline")
+    tg_sync = fx.target_group("bench-target-sync")
+    fx.register(tg_sync, endpoint.ips)  # target-sync is timed in sync
     sg = fx.security_group("bench-alb")
     base_env = {**TEST_CREDENTIALS, "AWS_ENDPOINT_URL": moto_url}
     seq = iter(range(10**9))
@@ -148,51 +106,88 @@ def timing_arms(fx: Fixture, sink: ResponseSink, api: PrivateApi, moto_url: str,
 
     def cfn(name: str, props: dict, delete_of: str | None = None):
         """An event maker; a Delete carries the id that the last Create of `delete_of` answered."""
+
         def make(_i):
-            e = event(name)
             key = f"r{next(seq)}"
-            e["ResponseURL"] = sink.url(key)
-            e["RequestId"] = key
-            e["ResourceProperties"].update(props)
+            physical_id = None
             if delete_of:
                 put = sink.wait(last_create[delete_of])[-1]
-                e["PhysicalResourceId"] = json.loads(put["body"])["PhysicalResourceId"]
-            elif e["RequestType"] == "Create":
+                physical_id = json.loads(put["body"])["PhysicalResourceId"]
+            e = custom_resource_event(name, sink.url(key), key, props, physical_id)
+            if not delete_of and e["RequestType"] == "Create":
                 last_create[name] = key
             return e
+
         return make
 
-    et_props = {"VpcEndpointId": vpce, "TargetGroupArns": [tg_et], "Port": str(PORT)}
-    py_props = {"VpcEndpointId": vpce, "NetworkInterfaceIds": eni_ids, "TargetGroupArns": [tg_py],
-                "Port": str(PORT)}
-    pl_props = {"SecurityGroupId": sg, "VpcId": fx.vpc, "Port": str(PORT), "AllowPrefixList": "true",
-                "AllowVpcOrigin": "false"}
+    et_props = {"VpcEndpointId": endpoint.id, "TargetGroupArns": [tg_et], "Port": str(PORT)}
+    py_props = {
+        "VpcEndpointId": endpoint.id,
+        "NetworkInterfaceIds": endpoint.eni_ids,
+        "TargetGroupArns": [tg_py],
+        "Port": str(PORT),
+    }
+    pl_props = {
+        "SecurityGroupId": sg,
+        "VpcId": fx.vpc,
+        "Port": str(PORT),
+        "AllowPrefixList": "true",
+        "AllowVpcOrigin": "false",
+    }
     # prefix-list-ingress: Create, then Delete, Create, … ending on a Delete, so
     # that every process starts from the same empty group.
-    pl_events = [cfn("prefix-list-ingress-create.json", pl_props) if i % 2 == 0 else
-                 cfn("prefix-list-ingress-delete.json", pl_props, "prefix-list-ingress-create.json") for i in range(1 + warm)]
+    pl_events = [
+        cfn("prefix-list-ingress-create.json", pl_props)
+        if i % 2 == 0
+        else cfn("prefix-list-ingress-delete.json", pl_props, "prefix-list-ingress-create.json")
+        for i in range(1 + warm)
+    ]
     release = TARGET_DIR / "release"
-    python = [sys.executable, str(HERE / "python_baseline" / "bootstrap.py")]
+    # As Lambda's Python runtime finds the handler: its task root is on PYTHONPATH.
+    task_root = HERE / "python_baseline"
+    python_env = {**base_env, "LAMBDA_TASK_ROOT": str(task_root), "PYTHONPATH": str(task_root)}
     return {
         # Every Create starts from an empty target group, in both arms.
-        "eni-targets": ([str(release / "eni-targets")],
-                        {**base_env, "FRONTDOOR_FALLBACK_BUDGET_SECS": "30"},
-                        [cfn("endpoint-targets-create.json", et_props)] * (1 + warm),
-                        lambda i: fx.clear(tg_et)),
-        "python-baseline": (python, base_env,
-                            [cfn("endpoint-targets-create.json", py_props)] * (1 + warm),
-                            lambda i: fx.clear(tg_py)),
-        "prefix-list-ingress": ([str(release / "prefix-list-ingress")],
-                                {**base_env, "FRONTDOOR_FALLBACK_BUDGET_SECS": "30"}, pl_events, None),
-        "target-sync": ([str(release / "target-sync")],
-                        {**base_env, "FRONTDOOR_BINDINGS": json.dumps(
-                            [{"vpcEndpointId": vpce, "targetGroupArns": [tg_sync], "port": PORT}])},
-                        [event("scheduled.json")] * (1 + warm), None),
-        "health-probe": ([str(release / "health-probe")],
-                         {"PROBE_URL": f"https://{api.hostname}:{api.port}/health",
-                          "PROBE_CONNECT_TO": "127.0.0.1", "PROBE_CA_BUNDLE": str(api.ca_path),
-                          "PROBE_NAME": "bench"},
-                         [event("scheduled.json")] * (1 + warm), None),
+        "eni-targets": (
+            [str(release / "eni-targets")],
+            {**base_env, "FRONTDOOR_FALLBACK_BUDGET_SECS": "30"},
+            [cfn("endpoint-targets-create.json", et_props)] * (1 + warm),
+            lambda i: fx.clear(tg_et),
+        ),
+        "python-baseline": (
+            [sys.executable, str(task_root / "bootstrap.py")],
+            python_env,
+            [cfn("endpoint-targets-create.json", py_props)] * (1 + warm),
+            lambda i: fx.clear(tg_py),
+        ),
+        "prefix-list-ingress": (
+            [str(release / "prefix-list-ingress")],
+            {**base_env, "FRONTDOOR_FALLBACK_BUDGET_SECS": "30"},
+            pl_events,
+            None,
+        ),
+        "target-sync": (
+            [str(release / "target-sync")],
+            {
+                **base_env,
+                "FRONTDOOR_BINDINGS": json.dumps(
+                    [{"vpcEndpointId": endpoint.id, "targetGroupArns": [tg_sync], "port": PORT}]
+                ),
+            },
+            [event("scheduled.json")] * (1 + warm),
+            None,
+        ),
+        "health-probe": (
+            [str(release / "health-probe")],
+            {
+                "PROBE_URL": f"https://{api.hostname}:{api.port}/health",
+                "PROBE_CONNECT_TO": "127.0.0.1",
+                "PROBE_CA_BUNDLE": str(api.ca_path),
+                "PROBE_NAME": "bench",
+            },
+            [event("scheduled.json")] * (1 + warm),
+            None,
+        ),
     }
 
 
@@ -207,11 +202,17 @@ def measure_timings(arms: dict, runs: int, logdir: Path, sink: ResponseSink) -> 
             s["cold"].append(run.durations_ms[0])
             s["warm"].append(median(run.durations_ms[1:]))
             s["rss"].append(run.peak_rss_kib)
-        log(f"run {r + 1}/{runs}: init " + ", ".join(
-            f"{n} {samples[n]['init'][-1]:.0f} ms ({samples[n]['init_cpu'][-1]:.0f} ms CPU)" for n in arms))
+        log(
+            f"run {r + 1}/{runs}: init "
+            + ", ".join(f"{n} {samples[n]['init'][-1]:.0f} ms ({samples[n]['init_cpu'][-1]:.0f} ms CPU)" for n in arms)
+        )
     # Every custom-resource invocation must have answered SUCCESS.
-    failed = [(path, p["body"][:200]) for path, puts in sink.puts.items() for p in puts
-              if json.loads(p["body"])["Status"] != "SUCCESS"]
+    failed = [
+        (path, p["body"][:200])
+        for path, puts in sink.puts.items()
+        for p in puts
+        if json.loads(p["body"])["Status"] != "SUCCESS"
+    ]
     if failed:
         raise RuntimeError(f"custom-resource responses that were not SUCCESS: {failed[:3]}")
     return samples
@@ -231,8 +232,15 @@ def count_calls(arms: dict, moto_url: str, logdir: Path) -> dict:
                 proxy.take()
 
             env = {**env, "AWS_ENDPOINT_URL": proxy.url} if "AWS_ENDPOINT_URL" in env else env
-            run_function(cmd, env, events[:2], logdir / f"{name}-calls.log", name=name, before=b,
-                         after=lambda i, inv: seen.append(dict(proxy.take())))
+            run_function(
+                cmd,
+                env,
+                events[:2],
+                logdir / f"{name}-calls.log",
+                name=name,
+                before=b,
+                after=lambda i, inv, seen=seen: seen.append(dict(proxy.take())),
+            )
             out[name] = seen
     finally:
         proxy.close()
@@ -242,66 +250,76 @@ def count_calls(arms: dict, moto_url: str, logdir: Path) -> dict:
 # ------------------------------------------------------------------ target-sync API calls
 
 
-def measure_sync(fx: Fixture, moto_url: str, logdir: Path, sizes=(1, 10, 100), runs: int = 3,
-                 warm: int = 4) -> dict:
+def measure_sync(
+    fx: StackFixture, moto_url: str, logdir: Path, sizes=(1, 10, 100), runs: int = 3, warm: int = 4
+) -> dict:
     proxy = RecordingProxy(moto_url)
-    out = {}
     try:
-        for n in sizes:
-            bindings, first = [], None
-            for _ in range(n):
-                vpce, _, ips = fx.endpoint()
-                tg = fx.target_group()
-                fx.register(tg, ips)
-                bindings.append({"vpcEndpointId": vpce, "targetGroupArns": [tg], "port": PORT})
-                first = first or (tg, ips)
-            env = {**TEST_CREDENTIALS, "FRONTDOOR_BINDINGS": json.dumps(bindings, separators=(",", ":"))}
-            tg0, ips0 = first
-            # Invocation 0: in sync (cold). 1: one binding drifted. 2…: in sync (warm).
-            phases = ["in sync (cold)", "one binding drifted"] + ["in sync (warm)"] * warm
-            counts, walls, rss = {}, {p: [] for p in set(phases)}, []
-            summaries = {}
-
-            def before(i):
-                proxy.take()
-                if i == 1:
-                    fx.elb.deregister_targets(TargetGroupArn=tg0, Targets=[{"Id": ips0[0], "Port": PORT}])
-                    fx.register(tg0, ["10.99.0.99"])
-
-            def after(i, inv):
-                calls = proxy.take()
-                counts.setdefault(phases[i], calls)
-                summaries.setdefault(phases[i], json.loads(inv.body))
-
-            # The first process goes through the recording proxy, for the counts; the
-            # others straight to moto, for the wall times.
-            for r in range(1 + runs):
-                endpoint = proxy.url if r == 0 else moto_url
-                run = run_function([str(TARGET_DIR / "release" / "target-sync")],
-                                   {**env, "AWS_ENDPOINT_URL": endpoint},
-                                   [event("scheduled.json")] * len(phases), logdir / f"target-sync-{n}.log",
-                                   name="target-sync", before=before, after=after, timeout=300)
-                rss.append(run.peak_rss_kib)
-                if r > 0:
-                    for phase, ms in zip(phases, run.durations_ms):
-                        walls[phase].append(ms)
-            drifted = summaries["one binding drifted"]["bindings"]
-            regs = sum(b.get("registered", 0) for b in drifted)
-            deregs = sum(b.get("deregistered", 0) for b in drifted)
-            if (regs, deregs) != (1, 1):
-                raise RuntimeError(f"target-sync with {n} bindings repaired {regs}/{deregs}, not 1/1")
-            out[n] = {
-                "targets": sum(len(b["targetGroupArns"]) for b in bindings) * 3,
-                "counts": {p: dict(c) for p, c in counts.items()},
-                "wall_ms": {p: median(v) for p, v in walls.items()},
-                "peak_rss_kib": max(rss),
-                "bindings_bytes": len(env["FRONTDOOR_BINDINGS"]),
-            }
-            log(f"target-sync {n} bindings: " + "; ".join(
-                f"{p}: {sum(c.values())} calls" for p, c in counts.items()))
+        return {n: measure_sync_size(fx, proxy, moto_url, logdir, n, runs, warm) for n in sizes}
     finally:
         proxy.close()
-    return out
+
+
+def measure_sync_size(
+    fx: StackFixture, proxy: RecordingProxy, moto_url: str, logdir: Path, n: int, runs: int, warm: int
+) -> dict:
+    """target-sync over `n` new bindings: the calls of one process, the wall times of `runs` others."""
+    bindings, first = [], None
+    for i in range(n):
+        vpc_endpoint = fx.endpoint()
+        tg = fx.target_group(f"bench-sync-{n}-{i}")
+        fx.register(tg, vpc_endpoint.ips)
+        bindings.append({"vpcEndpointId": vpc_endpoint.id, "targetGroupArns": [tg], "port": PORT})
+        first = first or (tg, vpc_endpoint.ips)
+    env = {**TEST_CREDENTIALS, "FRONTDOOR_BINDINGS": json.dumps(bindings, separators=(",", ":"))}
+    tg0, ips0 = first
+    # Invocation 0: in sync (cold). 1: one binding drifted. 2…: in sync (warm).
+    phases = ["in sync (cold)", "one binding drifted"] + ["in sync (warm)"] * warm
+    counts, walls, rss = {}, {p: [] for p in set(phases)}, []
+    summaries = {}
+
+    def before(i):
+        proxy.take()
+        if i == 1:
+            fx.deregister(tg0, [ips0[0]])
+            fx.register(tg0, ["10.99.0.99"])
+
+    def after(i, inv):
+        calls = proxy.take()
+        counts.setdefault(phases[i], calls)
+        summaries.setdefault(phases[i], json.loads(inv.body))
+
+    # The first process goes through the recording proxy, for the counts; the
+    # others straight to moto, for the wall times.
+    for r in range(1 + runs):
+        endpoint = proxy.url if r == 0 else moto_url
+        run = run_function(
+            [str(TARGET_DIR / "release" / "target-sync")],
+            {**env, "AWS_ENDPOINT_URL": endpoint},
+            [event("scheduled.json")] * len(phases),
+            logdir / f"target-sync-{n}.log",
+            name="target-sync",
+            before=before,
+            after=after,
+            timeout=300,
+        )
+        rss.append(run.peak_rss_kib)
+        if r > 0:
+            for phase, ms in zip(phases, run.durations_ms, strict=True):
+                walls[phase].append(ms)
+    drifted = summaries["one binding drifted"]["bindings"]
+    regs = sum(b.get("registered", 0) for b in drifted)
+    deregs = sum(b.get("deregistered", 0) for b in drifted)
+    if (regs, deregs) != (1, 1):
+        raise RuntimeError(f"target-sync with {n} bindings repaired {regs}/{deregs}, not 1/1")
+    log(f"target-sync {n} bindings: " + "; ".join(f"{p}: {sum(c.values())} calls" for p, c in counts.items()))
+    return {
+        "targets": sum(len(b["targetGroupArns"]) for b in bindings) * 3,
+        "counts": {p: dict(c) for p, c in counts.items()},
+        "wall_ms": {p: median(v) for p, v in walls.items()},
+        "peak_rss_kib": max(rss),
+        "bindings_bytes": len(env["FRONTDOOR_BINDINGS"]),
+    }
 
 
 # ------------------------------------------------------------------ sizes
@@ -323,8 +341,12 @@ def sizes(logdir: Path) -> dict:
             info.external_attr = 0o755 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, bootstrap.read_bytes())
-        out[name] = {"bootstrap": bootstrap.stat().st_size, "zip": zpath.stat().st_size, "arch": arch,
-                     "built": datetime.datetime.fromtimestamp(bootstrap.stat().st_mtime).strftime("%Y-%m-%d %H:%M")}
+        out[name] = {
+            "bootstrap": bootstrap.stat().st_size,
+            "zip": zpath.stat().st_size,
+            "arch": arch,
+            "built": datetime.datetime.fromtimestamp(bootstrap.stat().st_mtime).strftime("%Y-%m-%d %H:%M"),
+        }
     return out
 
 
@@ -347,54 +369,79 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
     py_init = median(py["init"])
     add("# Benchmarks")
     add("")
-    add("Generated by `make bench` (`bench/bench.py`); do not edit by hand. Every number is "
-        f"measured in the same run, against the same moto_server, on this machine:")
+    add(
+        "Generated by `make bench` (`bench/bench.py`); do not edit by hand. Every number is "
+        "measured in the same run, against the same moto_server, on this machine:"
+    )
     add("")
     add("| machine | |")
     add("|---|---|")
     add(f"| CPU | {m['cpu']}, {m['nproc']} cores (`nproc`), {m['arch']} |")
     add(f"| memory | {m['memory_gib']} GiB |")
     add(f"| kernel | Linux {m['kernel']} |")
-    add(f"| toolchain | {m['rustc']}; {m['cargo_lambda']}; Python {m['python']}, boto3 {m['boto3']}, "
-        f"moto {m['moto']} |")
+    add(
+        f"| toolchain | {m['rustc']}; {m['cargo_lambda']}; Python {m['python']}, boto3 {m['boto3']}, moto {m['moto']} |"
+    )
     add(f"| load average at start | {' '.join(m['loadavg'])} |")
     add(f"| date | {m['date']} |")
     add(f"| commit | `{m['commit']}` |")
     add("")
     add("## Initialisation, invocation and memory")
     add("")
-    add(f"Each function is the native **release** binary (`cargo build --workspace --release`; Lambda runs the "
+    add(
+        f"Each function is the native **release** binary (`cargo build --workspace --release`; Lambda runs the "
         f"arm64 build, this machine is {m['arch']}), started {runs} times as a fresh process under a small "
         "Lambda Runtime API emulator (`bench/runtime_api.py`) that records the timestamps. Per process: one cold "
-        f"invocation, then {warm} warm ones. Medians over the {runs} processes.")
+        f"invocation, then {warm} warm ones. Medians over the {runs} processes."
+    )
     add("")
     add("- **init**: from just before the process is spawned to its first `GET /2018-06-01/runtime/invocation/next`.")
-    add("- **init CPU**: the on-CPU time of all the process's threads up to that moment (`/proc/<pid>/task/*/schedstat`); "
-        "unlike wall time, it does not grow when other processes compete for the two cores.")
-    add("- **cold / warm**: from the event handed out by `next` to the arrival of the response, against moto "
-        "(health-probe: against a local HTTPS server).")
-    add("- **AWS calls**: counted in one more process through the recording proxy (below). "
+    add(
+        "- **init CPU**: the on-CPU time of all the process's threads up to that moment "
+        "(`/proc/<pid>/task/*/schedstat`); "
+        "unlike wall time, it does not grow when other processes compete for the two cores."
+    )
+    add(
+        "- **cold / warm**: from the event handed out by `next` to the arrival of the response, against moto "
+        "(health-probe: against a local HTTPS server)."
+    )
+    add(
+        "- **AWS calls**: counted in one more process through the recording proxy (below). "
         "`prefix-list-ingress` alternates Create and Delete (its warm invocations are half Deletes), so that "
         "every process starts from the same empty group; the other custom resource's invocations are all Creates "
-        "on an emptied target group.")
+        "on an emptied target group."
+    )
     add("- **peak RSS**: `VmHWM` of the process after its last invocation; the worst of the runs is shown too.")
     add("")
-    add("| function | init (ms) | init CPU (ms) | cold invocation (ms) | warm invocation (ms) | AWS calls, cold / warm | peak RSS, median (MiB) | peak RSS, max (MiB) |")
+    add(
+        "| function | init (ms) | init CPU (ms) | cold invocation (ms) | warm invocation (ms) "
+        "| AWS calls, cold / warm | peak RSS, median (MiB) | peak RSS, max (MiB) |"
+    )
     add("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name in ours + ["python-baseline"]:
         x = t[name]
         label = f"`{name}`" if name != "python-baseline" else "Python/boto3 baseline (eni-targets' Create)"
-        add(f"| {label} | {median(x['init']):.1f} | {median(x['init_cpu']):.1f} | {median(x['cold']):.1f} | {median(x['warm']):.1f} | "
-            f"{' / '.join(str(sum(c.values())) for c in calls.get(name, []))} | {median(x['rss']) / 1024:.1f} | {max(x['rss']) / 1024:.1f} |")
+        calls_cold_warm = " / ".join(str(sum(c.values())) for c in calls.get(name, []))
+        add(
+            f"| {label} | {median(x['init']):.1f} | {median(x['init_cpu']):.1f} | {median(x['cold']):.1f} "
+            f"| {median(x['warm']):.1f} | {calls_cold_warm} | {median(x['rss']) / 1024:.1f} "
+            f"| {max(x['rss']) / 1024:.1f} |"
+        )
     add("")
     et = t["eni-targets"]
-    add("**Ours against the Python baseline**, both doing the Create of `Custom::EndpointTargets` "
-        "(every Create starts from an empty target group):")
+    add(
+        "**Ours against the Python baseline**, both doing the Create of `Custom::EndpointTargets` "
+        "(every Create starts from an empty target group):"
+    )
     add("")
     add("| | `eni-targets` | Python baseline | Python ÷ ours |")
     add("|---|---:|---:|---:|")
-    for key, label in (("init", "init (ms)"), ("init_cpu", "init CPU (ms)"), ("cold", "cold Create (ms)"),
-                       ("warm", "warm Create (ms)")):
+    for key, label in (
+        ("init", "init (ms)"),
+        ("init_cpu", "init CPU (ms)"),
+        ("cold", "cold Create (ms)"),
+        ("warm", "warm Create (ms)"),
+    ):
         a, b = median(et[key]), median(py[key])
         add(f"| {label} | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
     a, b = median(et["rss"]) / 1024, median(py["rss"]) / 1024
@@ -404,34 +451,43 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
     def actions(name):
         c = (calls.get(name) or [{}])[-1]
         return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "none"
-    add(f"An invocation against moto costs mostly moto's time, a few milliseconds per call, so the duration of a "
+
+    add(
+        f"An invocation against moto costs mostly moto's time, a few milliseconds per call, so the duration of a "
         f"Create follows its number of calls more than the language: `eni-targets` makes {actions('eni-targets')} "
         f"(it checks the endpoint and skips targets already registered); the baseline makes "
         f"{actions('python-baseline')}. Against real AWS, where a call takes tens of milliseconds, both are "
-        "bounded by the calls too. Where Rust wins is before the first call: initialisation, and memory.")
+        "bounded by the calls too. Where Rust wins is before the first call: initialisation, and memory."
+    )
     add("")
-    add("The baseline (`bench/python_baseline/`) is written the way the public sample custom resources are: "
+    add(
+        "The baseline (`bench/python_baseline/`) is written the way the public sample custom resources are: "
         "boto3 clients made at import, one `describe_network_interfaces` on the ENI ids handed in by the "
         "template, one `register_targets`, and cfnresponse's PUT to the `ResponseURL` with urllib3. It runs "
         "under the same emulator through a minimal Lambda-like loop (`bootstrap.py`), so its init is the "
         "import of boto3 and the making of two clients, as in the managed runtime. `eni-targets` makes one "
         "call more (it describes the endpoint rather than trust the template's ENI list) and answers with "
         "every IP. Init ratios against the baseline, each function's init median divided into the "
-        f"baseline's {py_init:.0f} ms:")
+        f"baseline's {py_init:.0f} ms:"
+    )
     add("")
     py_cpu = median(py["init_cpu"])
     add("| function | init (ms) | baseline ÷ function | init CPU (ms) | baseline ÷ function, CPU |")
     add("|---|---:|---:|---:|---:|")
     for name in ours:
-        add(f"| `{name}` | {median(t[name]['init']):.1f} | {py_init / median(t[name]['init']):.0f}× | "
-            f"{median(t[name]['init_cpu']):.1f} | {py_cpu / median(t[name]['init_cpu']):.0f}× |")
+        add(
+            f"| `{name}` | {median(t[name]['init']):.1f} | {py_init / median(t[name]['init']):.0f}× | "
+            f"{median(t[name]['init_cpu']):.1f} | {py_cpu / median(t[name]['init_cpu']):.0f}× |"
+        )
     add("")
 
     add("## Size of the arm64 `bootstrap` and its zip")
     add("")
-    add("From `cargo lambda build --release --arm64` (zig as the cross-linker); the zip is the deployment "
+    add(
+        "From `cargo lambda build --release --arm64` (zig as the cross-linker); the zip is the deployment "
         "package, `bootstrap` alone, deflated. Limit: 6 MB per `bootstrap`, read strictly as 6,000,000 bytes "
-        "(6 MiB would be 6,291,456).")
+        "(6 MiB would be 6,291,456)."
+    )
     add("")
     add("| function | bootstrap (bytes) | bootstrap | zip (bytes) | zip | ≤ 6,000,000 bytes |")
     add("|---|---:|---:|---:|---:|:---:|")
@@ -441,25 +497,33 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
             add(f"| `{name}` | not built | | | | |")
             continue
         arch = "" if x["arch"] == "arm64" else f" ({x['arch']}!)"
-        add(f"| `{name}`{arch} | {x['bootstrap']:,} | {mib(x['bootstrap'])} | {x['zip']:,} | {mib(x['zip'])} | "
-            f"{ok(x['bootstrap'] <= LIMIT_BOOTSTRAP)} |")
+        add(
+            f"| `{name}`{arch} | {x['bootstrap']:,} | {mib(x['bootstrap'])} | {x['zip']:,} | {mib(x['zip'])} | "
+            f"{ok(x['bootstrap'] <= LIMIT_BOOTSTRAP)} |"
+        )
     add("")
     add("### What each release-profile setting bought")
     add("")
-    add("The root `Cargo.toml` sets `opt-level = \"z\"`, `lto = true`, `codegen-units = 1`, `strip = true` and "
-        "`panic = \"unwind\"` (unwind is kept on purpose: the custom-resource core catches a panic in a "
-        "handler and still answers CloudFormation FAILED; `abort` would leave the stack waiting for an hour).")
+    add(
+        'The root `Cargo.toml` sets `opt-level = "z"`, `lto = true`, `codegen-units = 1`, `strip = true` and '
+        '`panic = "unwind"` (unwind is kept on purpose: the custom-resource core catches a panic in a '
+        "handler and still answers CloudFormation FAILED; `abort` would leave the stack waiting for an hour)."
+    )
     add("")
     if profiles and profiles.get("variants"):
         rows = {v["label"]: v for v in profiles["variants"]}
         commit = profiles.get("commit", "?")
-        add(f"Measured by `make bench BENCH_PROFILES=1` on {profiles['date']} at commit `{commit}` "
+        add(
+            f"Measured by `make bench BENCH_PROFILES=1` on {profiles['date']} at commit `{commit}` "
             f"({profiles['machine']}): `{profiles['binary']}` for arm64, rebuilt from scratch through "
             "`CARGO_PROFILE_RELEASE_*` environment overrides, in a separate target directory. Each row changes "
-            "one setting against the row it is compared with, so its change is what that one setting costs.")
+            "one setting against the row it is compared with, so its change is what that one setting costs."
+        )
         if commit != m.get("commit"):
-            add(f"The code has changed since `{commit}`, so these sizes are not the ones above; the changes "
-                "between rows are what each setting buys.")
+            add(
+                f"The code has changed since `{commit}`, so these sizes are not the ones above; the changes "
+                "between rows are what each setting buys."
+            )
         add("")
         add("| profile | bootstrap (bytes) | bootstrap | zip | compared with | change | build time |")
         add("|---|---:|---:|---:|---|---:|---:|")
@@ -473,22 +537,31 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
             if other and other.get("bootstrap"):
                 delta = v["bootstrap"] - other["bootstrap"]
                 change = f"{delta:+,} bytes ({100 * delta / other['bootstrap']:+.1f}%)"
-            add(f"| {v['label']} | {v['bootstrap']:,} | {mib(v['bootstrap'])} | {mib(v['zip'])} | "
-                f"{v.get('compare_to') or ''} | {change} | {build} |")
+            add(
+                f"| {v['label']} | {v['bootstrap']:,} | {mib(v['bootstrap'])} | {mib(v['zip'])} | "
+                f"{v.get('compare_to') or ''} | {change} | {build} |"
+            )
         add("")
-        add("Read a row as what its comparison gains by *not* having that change: e.g. the `lto = false` "
-            "row's growth is what `lto = true` bought.")
+        add(
+            "Read a row as what its comparison gains by *not* having that change: e.g. the `lto = false` "
+            "row's growth is what `lto = true` bought."
+        )
     else:
-        add("Not measured in this run: each variant is a full arm64 release rebuild (about 13 minutes on two "
-            "cores). Run `make bench BENCH_PROFILES=1` to measure them.")
+        add(
+            "Not measured in this run: each variant is a full arm64 release rebuild (about 13 minutes on two "
+            "cores). Run `make bench BENCH_PROFILES=1` to measure them."
+        )
     add("")
 
     add("## `target-sync`: API calls and wall time")
     add("")
-    add("`target-sync` (release binary) reconciles N bindings, each one endpoint with three ENIs and one "
+    add(
+        "`target-sync` (release binary) reconciles N bindings, each one endpoint with three ENIs and one "
         "target group, through a recording proxy in front of moto (`bench/recording_proxy.py`) that counts "
-        "every AWS API call by action (wall times are measured in other processes that talk to moto directly). First invocation: everything in sync (cold). Second: one binding "
-        "drifted (one endpoint IP deregistered, a stale IP registered by hand). Then in sync again (warm).")
+        "every AWS API call by action (wall times are measured in other processes that talk to moto directly). "
+        "First invocation: everything in sync (cold). Second: one binding "
+        "drifted (one endpoint IP deregistered, a stale IP registered by hand). Then in sync again (warm)."
+    )
     add("")
     add("| bindings (targets) | run | reads | writes | calls by action | wall time, median (ms) | peak RSS (MiB) |")
     add("|---|---|---:|---:|---|---:|---:|")
@@ -498,20 +571,26 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
             reads = sum(v for k, v in c.items() if not is_write(k))
             writes = sum(v for k, v in c.items() if is_write(k))
             by = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
-            add(f"| {n} ({x['targets']}) | {phase} | {reads} | {writes} | {by} | {x['wall_ms'][phase]:.0f} | "
-                f"{x['peak_rss_kib'] / 1024:.1f} |")
+            add(
+                f"| {n} ({x['targets']}) | {phase} | {reads} | {writes} | {by} | {x['wall_ms'][phase]:.0f} | "
+                f"{x['peak_rss_kib'] / 1024:.1f} |"
+            )
     add("")
     big = max(sync)
-    add(f"Wall time for {big} bindings ({sync[big]['targets']} targets) against moto, median of the runs: "
+    add(
+        f"Wall time for {big} bindings ({sync[big]['targets']} targets) against moto, median of the runs: "
         f"{sync[big]['wall_ms']['in sync (cold)']:.0f} ms cold, {sync[big]['wall_ms']['in sync (warm)']:.0f} ms "
         f"warm, {sync[big]['wall_ms']['one binding drifted']:.0f} ms with one binding to repair. moto answers "
-        "each call in a few milliseconds from one Python process, so this is mostly moto's time.")
+        "each call in a few milliseconds from one Python process, so this is mostly moto's time."
+    )
     add("")
     per = sync[big]["bindings_bytes"] / big
-    add(f"Note: `FRONTDOOR_BINDINGS` for {big} bindings is {sync[big]['bindings_bytes']:,} bytes "
+    add(
+        f"Note: `FRONTDOOR_BINDINGS` for {big} bindings is {sync[big]['bindings_bytes']:,} bytes "
         f"(about {per:.0f} bytes a binding). Lambda caps a function's environment variables at 4 KB in all, "
         f"so one function's configuration holds about {4096 // per:.0f} bindings; the larger counts here "
-        "measure how the reconcile scales, not a configuration that Lambda would accept.")
+        "measure how the reconcile scales, not a configuration that Lambda would accept."
+    )
     add("")
 
     add("## The targets")
@@ -521,22 +600,32 @@ def render(m: dict, t: dict, calls: dict, s: dict, sync: dict, profiles: dict | 
     built = [x for x in s.values() if x]
     in_sync = [sync[n]["counts"]["in sync (warm)"] for n in sync]
     zero_writes = all(sum(v for k, v in c.items() if is_write(k)) == 0 for c in in_sync)
-    reads_per_tg = [(sum(v for k, v in c.items() if not is_write(k)), n) for c, n in zip(in_sync, sync)]
+    reads_per_tg = [(sum(v for k, v in c.items() if not is_write(k)), n) for c, n in zip(in_sync, sync, strict=True)]
     per_tg_ok = all(r <= n + 3 for r, n in reads_per_tg)
     worst_rss = max([max(t[f]["rss"]) for f in ours] + [x["peak_rss_kib"] for x in sync.values()])
     add("| target | measured | met |")
     add("|---|---|:---:|")
-    add(f"| init of each Rust function ≥ 10× faster than the Python baseline | lowest ratio {worst_ratio:.0f}× in wall time, "
-        f"{worst_cpu_ratio:.0f}× in CPU time | {ok(worst_ratio >= 10 and worst_cpu_ratio >= 10)} |")
+    add(
+        "| init of each Rust function ≥ 10× faster than the Python baseline "
+        f"| lowest ratio {worst_ratio:.0f}× in wall time, "
+        f"{worst_cpu_ratio:.0f}× in CPU time | {ok(worst_ratio >= 10 and worst_cpu_ratio >= 10)} |"
+    )
     if built:
-        add(f"| each arm64 `bootstrap` ≤ 6 MB (6,000,000 bytes) | largest {mib(max(x['bootstrap'] for x in built))} "
+        add(
+            f"| each arm64 `bootstrap` ≤ 6 MB (6,000,000 bytes) | largest {mib(max(x['bootstrap'] for x in built))} "
             f"({max(x['bootstrap'] for x in built):,} bytes) | "
-            f"{ok(len(built) == len(FUNCTIONS) and all(x['bootstrap'] <= LIMIT_BOOTSTRAP for x in built))} |")
+            f"{ok(len(built) == len(FUNCTIONS) and all(x['bootstrap'] <= LIMIT_BOOTSTRAP for x in built))} |"
+        )
     add(f"| peak RSS of each function ≤ 32 MiB | worst {worst_rss / 1024:.1f} MiB | {ok(worst_rss <= LIMIT_RSS_KIB)} |")
-    add(f"| `target-sync` in sync makes zero write calls | {', '.join(str(sum(v for k, v in c.items() if is_write(k))) for c in in_sync)} "
-        f"writes for {', '.join(str(n) for n in sync)} bindings | {ok(zero_writes)} |")
-    add(f"| its reads grow by about one per target group | "
-        f"{', '.join(f'{r} reads for {n} groups' for r, n in reads_per_tg)} | {ok(per_tg_ok)} |")
+    writes_in_sync = ", ".join(str(sum(v for k, v in c.items() if is_write(k))) for c in in_sync)
+    add(
+        f"| `target-sync` in sync makes zero write calls | {writes_in_sync} "
+        f"writes for {', '.join(str(n) for n in sync)} bindings | {ok(zero_writes)} |"
+    )
+    add(
+        f"| its reads grow by about one per target group | "
+        f"{', '.join(f'{r} reads for {n} groups' for r, n in reads_per_tg)} | {ok(per_tg_ok)} |"
+    )
     add("")
     return "\n".join(L)
 
@@ -551,8 +640,19 @@ def profile_results() -> dict | None:
 def render_only(results: Path, out: Path) -> int:
     r = json.loads(results.read_text())
     sync = {int(n): v for n, v in r["sync"].items()}  # JSON turned the binding counts into strings
-    out.write_text(render(r["machine"], r["timings"], r["calls"], r["sizes"], sync, profile_results(),
-                          r.get("runs", 7), r.get("warm", 5)) + "\n")
+    out.write_text(
+        render(
+            r["machine"],
+            r["timings"],
+            r["calls"],
+            r["sizes"],
+            sync,
+            profile_results(),
+            r.get("runs", 7),
+            r.get("warm", 5),
+        )
+        + "\n"
+    )
     log(f"wrote {out} from {results}")
     return 0
 
@@ -564,8 +664,11 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--json", default=str(HERE / "results" / "latest.json"))
     ap.add_argument("--sync-sizes", default="1,10,100")
-    ap.add_argument("--render-only", action="store_true",
-                    help="measure nothing: render --out from --json and the profile variants (after BENCH_PROFILES)")
+    ap.add_argument(
+        "--render-only",
+        action="store_true",
+        help="measure nothing: render --out from --json and the profile variants (after BENCH_PROFILES)",
+    )
     args = ap.parse_args()
     if args.render_only:
         return render_only(Path(args.json), Path(args.out))
@@ -582,7 +685,7 @@ def main() -> int:
         moto_url = start_moto(procs, workdir, venv_tool("moto_server"))
         os.environ.update(TEST_CREDENTIALS)
         log(f"moto_server on {moto_url}")
-        fx = Fixture(moto_url)
+        fx = StackFixture(moto_url)
         # moto loads each service on its first call (1-2 s): pay that before measuring.
         fx.ec2.describe_security_groups()
         fx.elb.describe_target_groups()
@@ -597,10 +700,23 @@ def main() -> int:
         s = sizes(workdir)
         report = render(m, t, calls, s, sync, profile_results(), args.runs, args.warm)
         Path(args.out).write_text(report + "\n")
-        print(report[report.index("## The targets"):], flush=True)
+        print(report[report.index("## The targets") :], flush=True)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": m, "timings": t, "calls": calls, "sizes": s, "sync": sync,
-                                               "runs": args.runs, "warm": args.warm}, indent=1) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": m,
+                    "timings": t,
+                    "calls": calls,
+                    "sizes": s,
+                    "sync": sync,
+                    "runs": args.runs,
+                    "warm": args.warm,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
         log(f"wrote {args.out}")
         return 0
     finally:

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import queue
-import signal
-import subprocess
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from frontdoor_dev.processes import spawn, stop
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -46,7 +45,7 @@ class Invocation:
 
 class RuntimeApi:
     def __init__(self) -> None:
-        self.pending: "queue.Queue[Invocation]" = queue.Queue()
+        self.pending: queue.Queue[Invocation] = queue.Queue()
         self.by_id: dict[str, Invocation] = {}
         self.first_next: float | None = None
         self.first_next_cpu_ms: float | None = None
@@ -81,14 +80,17 @@ class RuntimeApi:
                     return self._reply(410)
                 inv.handed_out = time.perf_counter()
                 deadline_ms = int((time.time() + 60) * 1000)
-                self._reply(200, inv.payload, {
-                    "Content-Type": "application/json",
-                    "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
-                    "Lambda-Runtime-Invoked-Function-Arn":
-                        "arn:aws:lambda:us-east-1:123456789012:function:bench",
-                    "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000;Sampled=0",
-                })
+                self._reply(
+                    200,
+                    inv.payload,
+                    {
+                        "Content-Type": "application/json",
+                        "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+                        "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:bench",
+                        "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000;Sampled=0",
+                    },
+                )
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
@@ -177,19 +179,25 @@ class Run:
     results: list[Invocation]
 
 
-def run_function(cmd: list[str], env: dict[str, str], events: list, log: Path,
-                 name: str = "bench", before=None, after=None, timeout: float = 120) -> Run:
+def run_function(
+    cmd: list[str],
+    env: dict[str, str],
+    events: list,
+    log: Path,
+    name: str = "bench",
+    before=None,
+    after=None,
+    timeout: float = 120,
+) -> Run:
     """Spawns `cmd` as a Lambda function process, sends it `events` one by one
     (cold first, then warm), and returns what was measured. An event may be a
     callable of its index. `before(i)` and `after(i, invocation)` run around
     invocation i, outside the measured window. The process is stopped by its PID."""
     api = RuntimeApi()
-    out = open(log, "ab")
     full_env = {**lambda_env(api.address, name), **env}
     try:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = spawn(cmd, log, env=full_env)
         api.pid = proc.pid
         api.pid_set.set()
         try:
@@ -211,13 +219,6 @@ def run_function(cmd: list[str], env: dict[str, str], events: list, log: Path,
             rss = peak_rss_kib(proc.pid)
             return Run(init_ms, api.first_next_cpu_ms or float("nan"), [r.duration_ms for r in results], rss, results)
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(5)
+            stop(proc)
     finally:
-        out.close()
         api.close()

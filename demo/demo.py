@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make demo`: the whole frontdoor lifecycle on a local AWS emulator.
 
 It builds the four function binaries, starts moto_server, provisions what the
@@ -11,13 +10,15 @@ demo with a non-zero exit that names the step. Everything it started is
 stopped by PID on the way out.
 
 Tooling, not product code: boto3 from the venv only provisions, reads and
-breaks things on purpose. The functions do the work.
+breaks things on purpose. The functions do the work. Run from the repository
+root as `python -m demo.demo`, with tools/ on PYTHONPATH (the Makefile does).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import selectors
 import shutil
 import subprocess
 import sys
@@ -25,13 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from localaws import (  # noqa: E402
-    REGION, ROOT, TEST_CREDENTIALS, Processes, PrivateApi, ResponseSink, Watch,
-    start_moto, venv_tool,
-)
+from demo.watch import Watch
+from frontdoor_dev import ROOT
+from frontdoor_dev.events import custom_resource_event, event
+from frontdoor_dev.moto import PORT, REGION, TEST_CREDENTIALS, StackFixture, start_moto
+from frontdoor_dev.processes import Processes, venv_tool
+from frontdoor_dev.stand_ins import PrivateApi, ResponseSink
 
-PORT = 443
 STACK = "frontdoor-demo"
 API_HOST = "api.frontdoor.internal"
 STALE_IP = "10.99.0.99"
@@ -59,7 +60,7 @@ def table(headers: list[str], rows: list[list[str]], empty: str = "(none)") -> N
         say(f"    {empty}")
         return
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "    " + "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "    " + "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     say(line(headers))
     say(line(["-" * w for w in widths]))
     for row in rows:
@@ -84,11 +85,11 @@ def build() -> None:
     """`cargo build --workspace --bins`, with a progress line (a cold build is long)."""
     heading("Build: the four function binaries (cargo build --workspace --bins)")
     cmd = ["cargo", "build", "--workspace", "--bins", "--color", "never"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, errors="replace")
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
+    )
     tty = sys.stdout.isatty()
     compiled, last, tail, t0, shown = 0, "", [], time.monotonic(), 0.0
-    import selectors
     sel = selectors.DefaultSelector()
     sel.register(proc.stderr, selectors.EVENT_READ)
     while True:
@@ -104,8 +105,10 @@ def build() -> None:
         now = time.monotonic()
         if compiled and (now - shown >= (1 if tty else 20)):
             shown = now
-            text = (f"    building... {compiled} crates compiled, {now - t0:.0f}s elapsed, now {last} "
-                    "(a cold build takes ~10 min on 2 cores; later runs take seconds)")
+            text = (
+                f"    building... {compiled} crates compiled, {now - t0:.0f}s elapsed, now {last} "
+                "(a cold build takes ~10 min on 2 cores; later runs take seconds)"
+            )
             if tty:
                 print("\r" + text[:150].ljust(150), end="", flush=True)
             else:
@@ -121,53 +124,25 @@ def build() -> None:
 # ----------------------------------------------------------------- AWS (moto)
 
 
-class Stack:
+class Stack(StackFixture):
     """What the SAM template would have made, in moto."""
 
     def __init__(self, moto_url: str) -> None:
-        import boto3
-        self.ec2 = boto3.client("ec2", endpoint_url=moto_url, region_name=REGION)
-        self.elb = boto3.client("elbv2", endpoint_url=moto_url, region_name=REGION)
-
-    def provision(self) -> None:
-        ec2 = self.ec2
-        self.vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        self.subnets = []
-        for i, az in enumerate("abc"):
-            sn = ec2.create_subnet(VpcId=self.vpc, CidrBlock=f"10.0.{i + 1}.0/24",
-                                   AvailabilityZone=f"{REGION}{az}")["Subnet"]
-            self.subnets.append((sn["SubnetId"], sn["AvailabilityZone"]))
-        ep = ec2.create_vpc_endpoint(
-            VpcId=self.vpc, VpcEndpointType="Interface",
-            ServiceName=f"com.amazonaws.{REGION}.execute-api",
-            SubnetIds=[s for s, _ in self.subnets], PrivateDnsEnabled=True,
-        )["VpcEndpoint"]
-        self.vpce = ep["VpcEndpointId"]
-        enis = ec2.describe_network_interfaces(NetworkInterfaceIds=ep["NetworkInterfaceIds"])["NetworkInterfaces"]
-        # ip -> (eni, subnet, az); moto's ENI IPs are random and lie outside their subnet.
-        self.enis = {e["PrivateIpAddress"]: (e["NetworkInterfaceId"], e["SubnetId"], e["AvailabilityZone"])
-                     for e in enis}
-        self.tg = self.elb.create_target_group(
-            Name="frontdoor-demo-endpoint", Protocol="TCP", Port=PORT, VpcId=self.vpc, TargetType="ip",
-        )["TargetGroups"][0]["TargetGroupArn"]
-        self.alb_sg = ec2.create_security_group(
-            GroupName="frontdoor-demo-alb", Description="the internal ALB", VpcId=self.vpc)["GroupId"]
+        super().__init__(moto_url)
+        endpoint = self.endpoint()
+        self.vpce = endpoint.id
+        self.enis = endpoint.enis
+        self.tg = self.target_group("frontdoor-demo-endpoint")
+        self.alb_sg = self.security_group("frontdoor-demo-alb", "the internal ALB")
         # AWS creates this group with the first VPC origin in the VPC; moto cannot.
-        self.vpc_origin_sg = ec2.create_security_group(
-            GroupName="CloudFront-VPCOrigins-Service-SG", Description="CloudFront VPC Origins",
-            VpcId=self.vpc)["GroupId"]
-        pls = ec2.describe_managed_prefix_lists(Filters=[{
-            "Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}])
+        self.vpc_origin_sg = self.security_group("CloudFront-VPCOrigins-Service-SG", "CloudFront VPC Origins")
+        pls = self.ec2.describe_managed_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}]
+        )
         self.prefix_list = pls["PrefixLists"][0]["PrefixListId"]
 
-    def targets(self) -> dict[tuple[str, int], str]:
-        out = {}
-        for d in self.elb.describe_target_health(TargetGroupArn=self.tg)["TargetHealthDescriptions"]:
-            out[(d["Target"]["Id"], d["Target"]["Port"])] = d["TargetHealth"]["State"]
-        return out
-
     def show_targets(self, title: str) -> dict[tuple[str, int], str]:
-        targets = self.targets()
+        targets = self.targets(self.tg)
         say(f"  {title}: target group {self.tg.split(':')[-1]}")
         rows = []
         for (ip, port), state in sorted(targets.items()):
@@ -178,8 +153,9 @@ class Stack:
         return targets
 
     def ingress_rules(self) -> list[dict]:
-        rules = self.ec2.describe_security_group_rules(
-            Filters=[{"Name": "group-id", "Values": [self.alb_sg]}])["SecurityGroupRules"]
+        rules = self.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [self.alb_sg]}])[
+            "SecurityGroupRules"
+        ]
         return [r for r in rules if not r.get("IsEgress")]
 
     def show_rules(self, title: str) -> list[dict]:
@@ -196,8 +172,15 @@ class Stack:
                 src = r.get("CidrIpv4") or r.get("CidrIpv6") or "?"
             ports = f"{r['FromPort']}" if r["FromPort"] == r["ToPort"] else f"{r['FromPort']}-{r['ToPort']}"
             tags = ", ".join(f"{t['Key']}={t['Value']}" for t in r.get("Tags") or [])
-            rows.append([r["SecurityGroupRuleId"], r["IpProtocol"], ports, src,
-                         "; ".join(x for x in (r.get("Description"), tags) if x) or "-"])
+            rows.append(
+                [
+                    r["SecurityGroupRuleId"],
+                    r["IpProtocol"],
+                    ports,
+                    src,
+                    "; ".join(x for x in (r.get("Description"), tags) if x) or "-",
+                ]
+            )
         table(["rule", "protocol", "port", "source", "description / tags"], rows, empty="(no ingress rules)")
         return rules
 
@@ -205,38 +188,36 @@ class Stack:
 # ----------------------------------------------------------------- events
 
 
-def event(name: str) -> dict:
-    return json.loads((ROOT / "events" / name).read_text())
-
-
-def cfn_event(sink: ResponseSink, name: str, props: dict, key: str, physical_id: str | None = None) -> dict:
-    e = event(name)
-    e["ResponseURL"] = sink.url(key)
+def invoke_cfn(
+    watch: Watch, sink: ResponseSink, step: str, function: str, name: str, props: dict, create: dict | None = None
+) -> dict:
+    """Sends events/<name>, filled in, to `function`; for a Delete, of what `create` answered."""
+    key = name.removesuffix(".json")
+    physical_id = create["PhysicalResourceId"] if create else None
+    e = custom_resource_event(name, sink.url(key), f"demo-{key}", props, physical_id)
     e["StackId"] = e["StackId"].replace("/frontdoor/", f"/{STACK}/")
-    e["RequestId"] = f"demo-{key}"
-    e["ResourceProperties"].update(props)
-    if physical_id is not None:
-        e["PhysicalResourceId"] = physical_id
-    return e
-
-
-def invoke_cfn(watch: Watch, sink: ResponseSink, step: str, function: str, e: dict, key: str) -> dict:
-    say(f"  -> cargo lambda invoke {function}   ({e['RequestType']} {e['ResourceType']}, "
-        f"LogicalResourceId {e['LogicalResourceId']})")
-    props = {k: v for k, v in e["ResourceProperties"].items() if k != "ServiceToken"}
-    say(f"     ResourceProperties: {json.dumps(props)}")
+    say(
+        f"  -> cargo lambda invoke {function}   ({e['RequestType']} {e['ResourceType']}, "
+        f"LogicalResourceId {e['LogicalResourceId']})"
+    )
+    shown = {k: v for k, v in e["ResourceProperties"].items() if k != "ServiceToken"}
+    say(f"     ResourceProperties: {json.dumps(shown)}")
     t0 = time.monotonic()
     _, error = watch.invoke(function, e)
     puts = sink.wait(key, timeout=30)
     check(step, len(puts) == 1, f"exactly one response PUT to the ResponseURL (got {len(puts)})")
     response = json.loads(puts[0]["body"])
-    say(f"  <- CloudFormation response in {time.monotonic() - t0:.1f}s: Status {response['Status']}, "
-        f"PhysicalResourceId {response.get('PhysicalResourceId')}")
+    say(
+        f"  <- CloudFormation response in {time.monotonic() - t0:.1f}s: Status {response['Status']}, "
+        f"PhysicalResourceId {response.get('PhysicalResourceId')}"
+    )
     if response.get("Data"):
         say(f"     Data: {json.dumps(response['Data'])}")
     if response["Status"] != "SUCCESS":
-        raise StepFailed(f"{step}: {function} answered {response['Status']}: {response.get('Reason')}"
-                         + (f" (invocation error: {error})" if error else ""))
+        raise StepFailed(
+            f"{step}: {function} answered {response['Status']}: {response.get('Reason')}"
+            + (f" (invocation error: {error})" if error else "")
+        )
     return response
 
 
@@ -261,21 +242,25 @@ def main() -> int:
         say(f"  moto_server listening on {moto_url}")
         os.environ.update(TEST_CREDENTIALS)
         stack = Stack(moto_url)
-        stack.provision()
-        table(["resource", "id"], [
-            ["VPC", stack.vpc],
-            *[[f"private subnet ({az})", s] for s, az in stack.subnets],
-            ["execute-api interface endpoint", stack.vpce],
-            ["IP target group (port 443)", stack.tg.split(":")[-1]],
-            ["load balancer's security group", stack.alb_sg],
-            ["CloudFront-VPCOrigins-Service-SG", stack.vpc_origin_sg],
-            ["prefix list com.amazonaws.global.cloudfront.origin-facing", stack.prefix_list],
-        ])
+        table(
+            ["resource", "id"],
+            [
+                ["VPC", stack.vpc],
+                *[[f"private subnet ({az})", s] for s, az in stack.subnets],
+                ["execute-api interface endpoint", stack.vpce],
+                ["IP target group (port 443)", stack.tg.split(":")[-1]],
+                ["load balancer's security group", stack.alb_sg],
+                ["CloudFront-VPCOrigins-Service-SG", stack.vpc_origin_sg],
+                ["prefix list com.amazonaws.global.cloudfront.origin-facing", stack.prefix_list],
+            ],
+        )
         sink = ResponseSink()
         say(f"  CloudFormation ResponseURL stand-in on http://127.0.0.1:{sink.port}/ (records each PUT)")
         api = PrivateApi(workdir, API_HOST)
-        say(f"  private API stand-in: https://{API_HOST}:{api.port}/health on 127.0.0.1, "
-            "certificate from a throw-away CA")
+        say(
+            f"  private API stand-in: https://{API_HOST}:{api.port}/health on 127.0.0.1, "
+            "certificate from a throw-away CA"
+        )
         bindings = [{"vpcEndpointId": stack.vpce, "targetGroupArns": [stack.tg], "port": PORT}]
         env = {
             **TEST_CREDENTIALS,
@@ -303,11 +288,13 @@ def main() -> int:
         say("  The load balancer needs the endpoint's ENI IPs as targets; CloudFormation cannot read them.")
         stack.show_targets("before")
         et_props = {"VpcEndpointId": stack.vpce, "TargetGroupArns": [stack.tg], "Port": str(PORT)}
-        created = invoke_cfn(watch, sink, step, "eni-targets",
-                             cfn_event(sink, "endpoint-targets-create.json", et_props, "et-create"), "et-create")
+        created = invoke_cfn(watch, sink, step, "eni-targets", "endpoint-targets-create.json", et_props)
         targets = stack.show_targets("after")
-        check(step, set(targets) == {(ip, PORT) for ip in endpoint_ips},
-              f"the target group holds exactly the endpoint's {len(endpoint_ips)} ENI IPs on port {PORT}")
+        check(
+            step,
+            set(targets) == {(ip, PORT) for ip in endpoint_ips},
+            f"the target group holds exactly the endpoint's {len(endpoint_ips)} ENI IPs on port {PORT}",
+        )
         check(step, created.get("Data", {}).get("IpCount") in ("3", 3), "Data.IpCount is 3 (one IP per AZ)")
 
         # ---------------------------------------------------------- 2
@@ -315,24 +302,38 @@ def main() -> int:
         heading("Step 2/5: Create Custom::PrefixListIngress (prefix-list-ingress)")
         say("  The ALB's group must admit CloudFront: its origin-facing prefix list and the VPC Origins group.")
         stack.show_rules("before")
-        pl_props = {"SecurityGroupId": stack.alb_sg, "VpcId": stack.vpc, "Port": str(PORT),
-                    "AllowPrefixList": "true", "AllowVpcOrigin": "true"}
-        ingress = invoke_cfn(watch, sink, step, "prefix-list-ingress",
-                             cfn_event(sink, "prefix-list-ingress-create.json", pl_props, "pl-create"), "pl-create")
+        pl_props = {
+            "SecurityGroupId": stack.alb_sg,
+            "VpcId": stack.vpc,
+            "Port": str(PORT),
+            "AllowPrefixList": "true",
+            "AllowVpcOrigin": "true",
+        }
+        ingress = invoke_cfn(watch, sink, step, "prefix-list-ingress", "prefix-list-ingress-create.json", pl_props)
         rules = stack.show_rules("after")
-        check(step, any(r.get("PrefixListId") == stack.prefix_list and r["FromPort"] == PORT for r in rules),
-              f"ingress on tcp {PORT} from prefix list {stack.prefix_list}")
-        check(step, any((r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg
-                        and r["FromPort"] == PORT for r in rules),
-              f"ingress on tcp {PORT} from CloudFront-VPCOrigins-Service-SG {stack.vpc_origin_sg}")
+        check(
+            step,
+            any(r.get("PrefixListId") == stack.prefix_list and r["FromPort"] == PORT for r in rules),
+            f"ingress on tcp {PORT} from prefix list {stack.prefix_list}",
+        )
+        check(
+            step,
+            any(
+                (r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg and r["FromPort"] == PORT
+                for r in rules
+            ),
+            f"ingress on tcp {PORT} from CloudFront-VPCOrigins-Service-SG {stack.vpc_origin_sg}",
+        )
 
         # ---------------------------------------------------------- 3
         step = "step 3 (drift repaired by target-sync)"
         heading("Step 3/5: Drift, repaired by target-sync")
         gone = sorted(endpoint_ips)[0]
-        say(f"  By hand: deregister {gone} (an endpoint ENI) and register {STALE_IP} (an address that answers nothing).")
-        stack.elb.deregister_targets(TargetGroupArn=stack.tg, Targets=[{"Id": gone, "Port": PORT}])
-        stack.elb.register_targets(TargetGroupArn=stack.tg, Targets=[{"Id": STALE_IP, "Port": PORT}])
+        say(
+            f"  By hand: deregister {gone} (an endpoint ENI) and register {STALE_IP} (an address that answers nothing)."
+        )
+        stack.deregister(stack.tg, [gone])
+        stack.register(stack.tg, [STALE_IP])
         stack.show_targets("drifted")
         e = event("target-sync-modify-vpc-endpoint.json")
         e["detail"]["requestParameters"]["ModifyVpcEndpointRequest"]["VpcEndpointId"] = stack.vpce
@@ -343,27 +344,37 @@ def main() -> int:
             raise StepFailed(f"{step}: target-sync failed: {error}")
         say(f"  <- {json.dumps(result)}")
         targets = stack.show_targets("after target-sync")
-        check(step, set(targets) == {(ip, PORT) for ip in endpoint_ips},
-              f"whole again: {gone} is back and {STALE_IP} is gone")
+        check(
+            step,
+            set(targets) == {(ip, PORT) for ip in endpoint_ips},
+            f"whole again: {gone} is back and {STALE_IP} is gone",
+        )
         say("  -> cargo lambda invoke target-sync   (the 5-minute schedule: events/scheduled.json)")
         result, error = watch.invoke("target-sync", event("scheduled.json"))
         if error:
             raise StepFailed(f"{step}: target-sync (scheduled) failed: {error}")
         say(f"  <- {json.dumps(result)}")
         binding = (result or {}).get("bindings", [{}])[0]
-        check(step, binding.get("registered") == 0 and binding.get("deregistered") == 0,
-              "in sync now: nothing registered or deregistered")
+        check(
+            step,
+            binding.get("registered") == 0 and binding.get("deregistered") == 0,
+            "in sync now: nothing registered or deregistered",
+        )
 
         # ---------------------------------------------------------- 4
         step = "step 4 (health-probe)"
         heading("Step 4/5: health-probe, from inside the VPC, of the private API")
         say(f"  PROBE_URL={env['PROBE_URL']}  PROBE_CONNECT_TO=127.0.0.1  PROBE_CA_BUNDLE=<the throw-away CA>")
+
         def probe_result(res: dict) -> str:
             rounded = lambda v: None if v is None else round(v, 1)  # noqa: E731
-            return (f"healthy={res.get('healthy')} status={res.get('status')} "
-                    f"latency_ms={rounded(res.get('latency_ms'))} "
-                    f"certificate_days_remaining={rounded(res.get('certificate_days_remaining'))}"
-                    + (f" error={res.get('error')!r}" if res.get("error") else ""))
+            return (
+                f"healthy={res.get('healthy')} status={res.get('status')} "
+                f"latency_ms={rounded(res.get('latency_ms'))} "
+                f"certificate_days_remaining={rounded(res.get('certificate_days_remaining'))}"
+                + (f" error={res.get('error')!r}" if res.get("error") else "")
+            )
+
         for label, expect in (("the API is up", True), ("the API is stopped", False)):
             if not expect:
                 api.stop()
@@ -375,33 +386,32 @@ def main() -> int:
                 raise StepFailed(f"{step}: health-probe failed ({label}): {error}")
             say(f"  <- {probe_result(result)}")
             time.sleep(0.3)  # let the function's stdout reach the log
-            emf = [ln for ln in watch.log_since(offset).splitlines()
-                   if ln.startswith("{") and '"_aws"' in ln]
+            emf = [ln for ln in watch.log_since(offset).splitlines() if ln.startswith("{") and '"_aws"' in ln]
             say("     EMF lines on stdout (CloudWatch turns them into metrics; the alarm watches Healthy):")
             for ln in emf:
                 say(f"       {ln}")
-            check(step, result.get("healthy") is expect, f"{label}: the probe reads "
-                  + ("healthy" if expect else "unhealthy"))
+            check(
+                step,
+                result.get("healthy") is expect,
+                f"{label}: the probe reads " + ("healthy" if expect else "unhealthy"),
+            )
             healthy_values = [json.loads(ln).get("Healthy") for ln in emf]
-            check(step, (1 if expect else 0) in healthy_values,
-                  f"an EMF line with Healthy={1 if expect else 0}")
+            check(step, (1 if expect else 0) in healthy_values, f"an EMF line with Healthy={1 if expect else 0}")
 
         # ---------------------------------------------------------- 5
         step = "step 5 (Delete)"
         heading("Step 5/5: Delete events: the stack goes away, and so does what it added")
-        invoke_cfn(watch, sink, step, "eni-targets",
-                   cfn_event(sink, "endpoint-targets-delete.json", et_props, "et-delete",
-                             created["PhysicalResourceId"]), "et-delete")
+        invoke_cfn(watch, sink, step, "eni-targets", "endpoint-targets-delete.json", et_props, created)
         targets = stack.show_targets("after Delete")
         check(step, not targets, "the target group holds no target")
-        invoke_cfn(watch, sink, step, "prefix-list-ingress",
-                   cfn_event(sink, "prefix-list-ingress-delete.json", pl_props, "pl-delete",
-                             ingress["PhysicalResourceId"]), "pl-delete")
+        invoke_cfn(watch, sink, step, "prefix-list-ingress", "prefix-list-ingress-delete.json", pl_props, ingress)
         rules = stack.show_rules("after Delete")
-        check(step, not any(r.get("PrefixListId") == stack.prefix_list for r in rules),
-              "the prefix-list rule is gone")
-        check(step, not any((r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg
-                            for r in rules), "the VPC Origins rule is gone")
+        check(step, not any(r.get("PrefixListId") == stack.prefix_list for r in rules), "the prefix-list rule is gone")
+        check(
+            step,
+            not any((r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg for r in rules),
+            "the VPC Origins rule is gone",
+        )
 
         step = "teardown"
         heading("Done")

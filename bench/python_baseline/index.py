@@ -18,18 +18,19 @@ http = urllib3.PoolManager()
 
 
 def send(event, context, status, data, physical_id, reason=None):
-    body = json.dumps({
-        "Status": status,
-        "Reason": reason or f"See the details in CloudWatch Log Stream: {context.log_stream_name}",
-        "PhysicalResourceId": physical_id,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "NoEcho": False,
-        "Data": data,
-    })
-    http.request("PUT", event["ResponseURL"], body=body,
-                 headers={"content-type": "", "content-length": str(len(body))})
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason or f"See the details in CloudWatch Log Stream: {context.log_stream_name}",
+            "PhysicalResourceId": physical_id,
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "NoEcho": False,
+            "Data": data,
+        }
+    )
+    http.request("PUT", event["ResponseURL"], body=body, headers={"content-type": "", "content-length": str(len(body))})
 
 
 def handler(event, context):

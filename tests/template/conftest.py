@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import pathlib
-import sys
-
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from render import SCENARIOS, Rendered, render  # noqa: E402
+from render import SCENARIOS, Rendered, render
 
 
 @pytest.fixture(params=sorted(SCENARIOS), ids=sorted(SCENARIOS))

@@ -64,7 +64,9 @@ EXISTING_ENDPOINT = {
 OWN_API = {"CreateSampleApi": "false", "RestApiId": "a1b2c3d4e5", "StageName": "prod"}
 MTLS = {
     "TrustStoreBundleS3Uri": "s3://frontdoor-trust/certs/ca/bundle.pem",
-    "ProbeClientCertificateSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:frontdoor/probe-client-AbC123",
+    "ProbeClientCertificateSecretArn": (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:frontdoor/probe-client-AbC123"
+    ),
 }
 # CloudFront's VPC origin presents no client certificate: it gets its own listener (CloudFrontListener).
 CLOUDFRONT_MTLS = {**CLOUDFRONT, **MTLS}
@@ -87,7 +89,12 @@ SCENARIOS: dict[str, dict[str, str]] = {
         "SecretsManagerEndpointSecurityGroupId": "sg-0fedcba9876543210",
         "FailoverRole": "PRIMARY",
     },
-    "nlb-existing-own-secondary": {"LoadBalancerType": "NLB", **EXISTING_ENDPOINT, **OWN_API, "FailoverRole": "SECONDARY"},
+    "nlb-existing-own-secondary": {
+        "LoadBalancerType": "NLB",
+        **EXISTING_ENDPOINT,
+        **OWN_API,
+        "FailoverRole": "SECONDARY",
+    },
     "everything": {
         **CLOUDFRONT_MTLS,
         **EXISTING_ENDPOINT,
@@ -189,7 +196,7 @@ class Resolver:
     def boolean(self, node: Any) -> bool:
         if not (isinstance(node, dict) and len(node) == 1):
             raise TemplateError(f"not a condition: {node!r}")
-        (fn, arg), = node.items()
+        ((fn, arg),) = node.items()
         if fn == "Fn::Equals":
             left, right = (self.literal(x) for x in arg)
             return str(left) == str(right)
@@ -216,7 +223,7 @@ class Resolver:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::If":
@@ -345,7 +352,7 @@ def _check_references(rendered: Rendered) -> None:
                 walk(x, where, variables)
         elif isinstance(node, dict):
             if len(node) == 1:
-                (key, arg), = node.items()
+                ((key, arg),) = node.items()
                 if key == "Ref" and isinstance(arg, str) and arg not in known:
                     raise TemplateError(f"{where}: Ref to {arg}, which is not rendered")
                 if key == "Fn::GetAtt" and arg[0] not in known:

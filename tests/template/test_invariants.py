@@ -18,7 +18,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from parliament import analyze_policy_string
 
 from render import ACCOUNT, REGION, ROOT, STACK, Rendered
@@ -191,12 +190,17 @@ def test_a_listener_without_client_verification_is_reachable_from_cloudfront_onl
         opened = [(g, rule) for g, rule in group_rules(scenario, "Ingress") if g in lb_groups and covers(rule, port)]
         assert opened == [], f"{name} (port {port}) is opened to more than CloudFront: {opened}"
         probe = json.dumps({"Fn::GetAtt": ["ProbeSecurityGroup", "GroupId"]}, sort_keys=True)
-        reach = [rule for g, rule in group_rules(scenario, "Egress") if g == probe and rule.get("CidrIp") != "127.0.0.1/32"]
+        reach = [
+            rule for g, rule in group_rules(scenario, "Egress") if g == probe and rule.get("CidrIp") != "127.0.0.1/32"
+        ]
         assert not [rule for rule in reach if covers(rule, port)], f"the probe can reach {name} (port {port})"
         ingress = scenario.props("CloudFrontIngress")
         assert (int(ingress["Port"]), ingress["Protocol"]) == (port, "tcp")
         assert ingress["SecurityGroupId"] == {"Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]}
-        assert ingress["PrefixListName"] == "com.amazonaws.global.cloudfront.origin-facing" and "PrefixListId" not in ingress
+        assert (
+            ingress["PrefixListName"] == "com.amazonaws.global.cloudfront.origin-facing"
+            and "PrefixListId" not in ingress
+        )
         assert str(ingress["AllowVpcOrigin"]).lower() == "true" and ingress["VpcId"] == scenario.params["VpcId"]
     # The rules the template writes on the load balancer's groups (clients, probe) are on the main port only.
     for group, rule in group_rules(scenario, "Ingress"):
@@ -214,9 +218,10 @@ def permission_table() -> dict[str, list[tuple[str, str]]]:
         name: re.findall(r'Permission\s*\{\s*action:\s*"([^"]+)",\s*resource:\s*Resource::(\w+)\s*\}', body)
         for name, body in re.findall(r"pub const (\w+): &\[Permission\] = &\[(.*?)\];", text, re.S)
     }
-    consts.update(re.findall(r"pub const (\w+): &\[Permission\] = (\w+);", text) and {
-        a: consts[b] for a, b in re.findall(r"pub const (\w+): &\[Permission\] = (\w+);", text)
-    })
+    consts.update(
+        re.findall(r"pub const (\w+): &\[Permission\] = (\w+);", text)
+        and {a: consts[b] for a, b in re.findall(r"pub const (\w+): &\[Permission\] = (\w+);", text)}
+    )
     functions = dict(re.findall(r'\("([a-z-]+)",\s*(\w+)\)', text.split("pub const FUNCTIONS", 1)[1]))
     table = {function: consts[const] for function, const in functions.items()}
     assert set(table) == set(FUNCTIONS) and all(table.values()), table
@@ -234,14 +239,21 @@ def candidates(r: Rendered, kind: str) -> list[tuple[str, dict[str, str]]]:
     if kind == "Any":
         return [("*", {})]
     if kind == "TargetGroup":
-        return [(arn.format("elasticloadbalancing", f"targetgroup/{STACK[:10]}-Old/0123456789abcdef"), tags(k))
-                for k in r.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")]
+        return [
+            (arn.format("elasticloadbalancing", f"targetgroup/{STACK[:10]}-Old/0123456789abcdef"), tags(k))
+            for k in r.of_type("AWS::ElasticLoadBalancingV2::TargetGroup")
+        ]
     if kind == "SecurityGroup":
-        return [(arn.format("ec2", "security-group/sg-0000000000000old0"), tags(k)) for k in r.of_type("AWS::EC2::SecurityGroup")]
+        return [
+            (arn.format("ec2", "security-group/sg-0000000000000old0"), tags(k))
+            for k in r.of_type("AWS::EC2::SecurityGroup")
+        ]
     if kind == "SecurityGroupRule":
         return [(arn.format("ec2", "security-group-rule/sgr-000000000000old0"), {})]
     if kind == "Secret":
-        return [(r.params["ProbeClientCertificateSecretArn"], {})] if r.params["ProbeClientCertificateSecretArn"] else []
+        return (
+            [(r.params["ProbeClientCertificateSecretArn"], {})] if r.params["ProbeClientCertificateSecretArn"] else []
+        )
     raise AssertionError(f"unknown resource kind {kind}")
 
 
@@ -298,11 +310,18 @@ def test_every_role_allows_every_call_on_every_resource_across_updates(scenario:
 
 
 def test_the_coverage_check_refuses_a_policy_bound_to_todays_resource() -> None:
-    today = [{"Effect": "Allow", "Action": ["elasticloadbalancing:DeregisterTargets"], "Resource": {"Ref": "ApiTargetGroup"}}]
+    today = [
+        {"Effect": "Allow", "Action": ["elasticloadbalancing:DeregisterTargets"], "Resource": {"Ref": "ApiTargetGroup"}}
+    ]
     old = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/x/1"
     assert not allowed(today, "elasticloadbalancing:DeregisterTargets", old, {"frontdoor:stack": "s"})
-    tagged = [{**today[0], "Resource": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/*",
-               "Condition": {"StringEquals": {"aws:ResourceTag/frontdoor:stack": "s"}}}]
+    tagged = [
+        {
+            **today[0],
+            "Resource": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/frontdoor:stack": "s"}},
+        }
+    ]
     assert allowed(tagged, "elasticloadbalancing:DeregisterTargets", old, {"frontdoor:stack": "s"})
     assert not allowed(tagged, "elasticloadbalancing:DeregisterTargets", old, {"frontdoor:stack": "other"})
 
@@ -344,9 +363,18 @@ def test_every_role_statement_passes_parliament(scenario: Rendered) -> None:
 
 
 def test_parliament_sees_a_bad_statement() -> None:
-    bad = {"Statement": [{"Effect": "Allow", "Action": "ec2:RevokeSecurityGroupIngress",
-                          "Resource": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/*"}]}
-    assert {f.issue for f in analyze_policy_string(json.dumps({"Version": "2012-10-17", **bad})).findings} == {"RESOURCE_MISMATCH"}
+    bad = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ec2:RevokeSecurityGroupIngress",
+                "Resource": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/*",
+            }
+        ]
+    }
+    assert {f.issue for f in analyze_policy_string(json.dumps({"Version": "2012-10-17", **bad})).findings} == {
+        "RESOURCE_MISMATCH"
+    }
 
 
 # ---------------------------------------------------------------- issue 16: retries
@@ -364,7 +392,8 @@ def test_target_sync_is_not_retried_by_lambda(scenario: Rendered) -> None:
 # ---------------------------------------------------------------- defect 4: CloudFront's Region
 
 ROUTE53_FAILS_CLOUDFRONT_OVER = re.compile(
-    r"(route ?53|failover record)[^.\n]{0,80}(handles?|does|fails? over|drives?)[^.\n]{0,40}(cloudfront|distribution|region failover)"
+    r"(route ?53|failover record)[^.\n]{0,80}(handles?|does|fails? over|drives?)"
+    r"[^.\n]{0,40}(cloudfront|distribution|region failover)"
     r"|cloudfront[^.\n]{0,80}(fails? over|follows the failover)"
     r"|fail ?over is (done|handled) by route ?53",
     re.I,
@@ -373,14 +402,18 @@ ONE_REGION = re.compile(r"CloudFront stays on (this |one )+Region", re.I)
 
 
 def texts() -> dict[str, str]:
-    template = (ROOT / "template.yaml").read_text()
-    return {"template.yaml": template, "README.md": (ROOT / "README.md").read_text()}
+    """The template and every page a user reads: README.md and docs/."""
+    pages = [ROOT / "template.yaml", ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return {str(page.relative_to(ROOT)): page.read_text() for page in pages}
 
 
 def test_nothing_claims_route53_fails_cloudfront_over() -> None:
     for name, text in texts().items():
-        claims = [m.group(0) for m in ROUTE53_FAILS_CLOUDFRONT_OVER.finditer(text)
-                  if not re.search(r"\b(not|never|no part|does not)\b", m.group(0), re.I)]
+        claims = [
+            m.group(0)
+            for m in ROUTE53_FAILS_CLOUDFRONT_OVER.finditer(text)
+            if not re.search(r"\b(not|never|no part|does not)\b", m.group(0), re.I)
+        ]
         assert claims == [], f"{name} claims Route 53 fails CloudFront over: {claims}"
 
 

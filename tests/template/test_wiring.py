@@ -16,11 +16,11 @@ import pytest
 
 from render import (
     BASE_PARAMS,
-    PSEUDO,
     CLOUDFRONT,
     EXISTING_ENDPOINT,
     MTLS,
     OWN_API,
+    PSEUDO,
     REGION,
     ROOT,
     SCENARIOS,
@@ -45,7 +45,14 @@ CLOUDFRONT_ONLY = [
     "PrefixListIngressLogGroup",
 ]
 CREATED_ENDPOINT_ONLY = ["ExecuteApiEndpoint", "EndpointSecurityGroup"]
-SAMPLE_API_ONLY = ["SampleApi", "SampleHealthResource", "SampleRootGet", "SampleHealthGet", "SampleDeployment", "SampleStage"]
+SAMPLE_API_ONLY = [
+    "SampleApi",
+    "SampleHealthResource",
+    "SampleRootGet",
+    "SampleHealthGet",
+    "SampleDeployment",
+    "SampleStage",
+]
 FUNCTIONS = {
     "EniTargetsFunction": "eni-targets",
     "TargetSyncFunction": "target-sync",
@@ -74,7 +81,9 @@ def parse_bindings(value: Any) -> list[dict[str, Any]]:
     Each `${...}` of the Fn::Sub becomes a placeholder string; after JSON parsing, a
     placeholder that is a whole JSON string turns back into what it stands for.
     """
-    assert isinstance(value, dict) and set(value) == {"Fn::Sub"}, f"FRONTDOOR_BINDINGS must be an Fn::Sub, got {value!r}"
+    assert isinstance(value, dict) and set(value) == {"Fn::Sub"}, (
+        f"FRONTDOOR_BINDINGS must be an Fn::Sub, got {value!r}"
+    )
     arg = value["Fn::Sub"]
     text, variables = (arg, {}) if isinstance(arg, str) else arg
     slots: dict[str, Any] = {}
@@ -185,10 +194,14 @@ def writes_on_star(document: dict[str, Any]) -> list[str]:
 
 
 def test_the_write_on_star_check_catches_writes() -> None:
-    assert writes_on_star({"Statement": [{"Effect": "Allow", "Action": "ec2:AuthorizeSecurityGroupIngress", "Resource": "*"}]})
+    assert writes_on_star(
+        {"Statement": [{"Effect": "Allow", "Action": "ec2:AuthorizeSecurityGroupIngress", "Resource": "*"}]}
+    )
     assert writes_on_star({"Statement": {"Effect": "Allow", "Action": ["ec2:Describe*"], "Resource": ["*"]}})
     assert writes_on_star({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})
-    assert not writes_on_star({"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcEndpoints", "Resource": "*"}]})
+    assert not writes_on_star(
+        {"Statement": [{"Effect": "Allow", "Action": "ec2:DescribeVpcEndpoints", "Resource": "*"}]}
+    )
 
 
 def test_no_iam_statement_allows_a_write_on_star(scenario: Rendered) -> None:
@@ -217,13 +230,20 @@ def sorted_actions(statement: dict[str, Any]) -> list[str]:
     return sorted(_listify(statement["Action"]))
 
 
-@pytest.mark.parametrize("role,log_group", [("EniTargetsRole", "EniTargetsLogGroup"), ("TargetSyncRole", "TargetSyncLogGroup")])
+@pytest.mark.parametrize(
+    "role,log_group", [("EniTargetsRole", "EniTargetsLogGroup"), ("TargetSyncRole", "TargetSyncLogGroup")]
+)
 def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role: str, log_group: str) -> None:
     s = statements(scenario, role)
     assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets"}
-    assert sorted_actions(s["WriteTargets"]) == ["elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"]
+    assert sorted_actions(s["WriteTargets"]) == [
+        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:RegisterTargets",
+    ]
     # Every target group of this stack (tag), so that the old one stays writable during a replacement.
-    assert _listify(s["WriteTargets"]["Resource"]) == [f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/*"]
+    assert _listify(s["WriteTargets"]["Resource"]) == [
+        f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/*"
+    ]
     assert s["WriteTargets"]["Condition"] == {"StringEquals": {"aws:ResourceTag/frontdoor:stack": STACK_ID}}
     assert {"Key": "frontdoor:stack", "Value": STACK_ID} in scenario.props("ApiTargetGroup")["Tags"]
     assert sorted_actions(s["ReadEndpointAndTargets"]) == [
@@ -238,7 +258,13 @@ def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role
 def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
     r = render(CLOUDFRONT)
     s = statements(r, "PrefixListIngressRole")
-    assert set(s) == {"Logs", "ReadGroupsAndPrefixLists", "WriteOwnGroupsIngress", "CreateRulesInOwnGroups", "TagOwnRules"}
+    assert set(s) == {
+        "Logs",
+        "ReadGroupsAndPrefixLists",
+        "WriteOwnGroupsIngress",
+        "CreateRulesInOwnGroups",
+        "TagOwnRules",
+    }
     rule_arns = f"arn:aws:ec2:{REGION}:123456789012:security-group-rule/*"
     write = s["WriteOwnGroupsIngress"]
     assert sorted_actions(write) == ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
@@ -262,7 +288,9 @@ def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
         "ec2:GetManagedPrefixListEntries",
     ]
     # ... and that group is the one the custom resource opens.
-    assert r.props("CloudFrontIngress")["SecurityGroupId"] == {"Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]}
+    assert r.props("CloudFrontIngress")["SecurityGroupId"] == {
+        "Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]
+    }
 
 
 def test_every_function_uses_its_own_role(scenario: Rendered) -> None:
@@ -542,7 +570,10 @@ def test_load_balancer_admits_only_clients_and_the_probe_and_reaches_only_the_en
     )
     rules = group_rules(scenario)
     lb_in = sorted(
-        json.dumps({k: v for k, v in rule.items() if k in ("CidrIp", "SourceSecurityGroupId", "SourcePrefixListId")}, sort_keys=True)
+        json.dumps(
+            {k: v for k, v in rule.items() if k in ("CidrIp", "SourceSecurityGroupId", "SourcePrefixListId")},
+            sort_keys=True,
+        )
         for group, d, rule in rules
         if group == lb and d == "in"
     )
@@ -651,9 +682,10 @@ def test_with_mutual_tls_cloudfront_has_its_own_listener_on_8443() -> None:
     assert r.props("VpcOrigin")["VpcOriginEndpointConfig"]["HTTPSPort"] == 8443
     assert int(r.props("CloudFrontIngress")["Port"]) == 8443
     # The group's description is the same on either port: a new one would replace the group.
-    assert r.props("CloudFrontOriginSecurityGroup")["GroupDescription"] == render(CLOUDFRONT).props(
-        "CloudFrontOriginSecurityGroup"
-    )["GroupDescription"]
+    assert (
+        r.props("CloudFrontOriginSecurityGroup")["GroupDescription"]
+        == render(CLOUDFRONT).props("CloudFrontOriginSecurityGroup")["GroupDescription"]
+    )
     (o,) = r.props("Distribution")["DistributionConfig"]["Origins"]
     assert set(o) == {"Id", "DomainName", "VpcOriginConfig"}
     # Without CloudFront, mutual TLS keeps one listener.
@@ -735,7 +767,9 @@ def test_optional_extras_appear_with_their_parameters() -> None:
     assert "Layers" not in plain.props("HealthProbeFunction")
     assert full.props("HealthProbeFunction")["Layers"] == ["arn:aws:lambda:eu-west-1:123456789012:layer:private-ca:3"]
     assert "WebACLId" not in render(CLOUDFRONT).props("Distribution")["DistributionConfig"]
-    assert full.props("Distribution")["DistributionConfig"]["WebACLId"] == SCENARIOS["everything"]["CloudFrontWebAclArn"]
+    assert (
+        full.props("Distribution")["DistributionConfig"]["WebACLId"] == SCENARIOS["everything"]["CloudFrontWebAclArn"]
+    )
     attrs = {a["Key"]: a["Value"] for a in full.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
     assert attrs["access_logs.s3.enabled"] == "true" and attrs["access_logs.s3.bucket"] == "frontdoor-logs"
     plain_attrs = {a["Key"]: a["Value"] for a in plain.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
@@ -766,7 +800,10 @@ def test_every_scenario_passes_the_rules(name: str) -> None:
         ({"ExistingVpcEndpointId": "vpce-0123456789abcdef0"}, "needs ExistingVpcEndpointSecurityGroupId"),
         ({"ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ExistingVpcEndpointId"),
         ({"TrustStoreBundleS3Uri": MTLS["TrustStoreBundleS3Uri"]}, "ProbeClientCertificateSecretArn"),
-        ({"SecretsManagerEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ProbeClientCertificateSecretArn"),
+        (
+            {"SecretsManagerEndpointSecurityGroupId": "sg-0123456789abcdef0"},
+            "goes with ProbeClientCertificateSecretArn",
+        ),
         ({"CreateSampleApi": "false"}, "RestApiId"),
         ({"ProbeCaLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:ca:1"}, "ProbeCaBundle"),
     ],
@@ -781,7 +818,10 @@ def test_rules_refuse_inconsistent_parameters(overrides: dict[str, str], reason:
     [
         ("DomainName", "API.Example.com"),
         ("CertificateArn", "arn:aws:iam::123456789012:server-certificate/x"),
-        ("CloudFrontCertificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000"),
+        (
+            "CloudFrontCertificateArn",
+            "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000",
+        ),
         ("ClientCidrs", "10.0.0.0/8, 192.168.0.0/16"),
         ("ExistingVpcEndpointId", "vpc-0123456789abcdef0"),
         ("HealthPath", "health"),

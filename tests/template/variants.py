@@ -14,9 +14,8 @@ import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-from render import BASE_PARAMS, SCENARIOS, raw_template  # noqa: E402
+# render.py stands beside this script, and Python puts a script's folder first on its path.
+from render import BASE_PARAMS, SCENARIOS, raw_template
 
 
 def main(out_dir: str) -> None:

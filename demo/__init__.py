@@ -1,0 +1,1 @@
+"""`make demo`: the frontdoor lifecycle on a local AWS emulator; `python -m demo.demo`."""
