@@ -11,7 +11,7 @@ CHECKOV_VENV ?= $(HOME)/.cache/frontdoor/checkov-$(shell sha256sum requirements-
 export PATH := $(VENV)/bin:$(PATH)
 export VENV CHECKOV_VENV
 
-.PHONY: venv test test-rust test-template lint build-arm64 demo bench fuzz clean
+.PHONY: venv check test test-rust test-template lint build-arm64 demo bench fuzz clean
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt
@@ -29,6 +29,13 @@ lint: venv
 	$(VENV)/bin/ruff format --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The fast loop: formatting, lints and the library's unit tests, with no
+# emulator and no template tools. One integration test: see docs/development.md.
+check:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo test --workspace --lib --bins
 
 # The Rust suite runs against a moto_server that scripts/with-moto starts and stops.
 test-rust: venv

@@ -1,10 +1,13 @@
 //! `Custom::EndpointTargets` against moto_server, with a local ResponseURL.
 
-use frontdoor::custom_resource::{
-    self, CustomResource, Failure, Invocation, Request, Responder, Settings, Success,
+use frontdoor::cfn::props::PropertyError;
+use frontdoor::cfn::{Context, CustomResource, Data, Settings};
+use frontdoor_tests::cfn::{
+    self, Events, Protocol, ResponseUrl, assert_failed_naming, assert_success, invoke,
+    lambda_deadline_in,
 };
-use frontdoor_tests::cfn::{self, Events, ResponseUrl, assert_success, invoke};
 use frontdoor_tests::moto::Account;
+use frontdoor_tests::proxy::Fault;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,15 +18,6 @@ fn props(endpoint: &str, groups: &[&str], port: Option<&str>) -> Value {
         p["Port"] = json!(port);
     }
     p
-}
-
-fn assert_failed_naming(response: &Value, needle: &str) {
-    assert_eq!(response["Status"], "FAILED", "{response}");
-    let reason = response["Reason"].as_str().unwrap();
-    assert!(
-        reason.contains(needle),
-        "reason {reason:?} should name {needle}"
-    );
 }
 
 struct Fixture {
@@ -257,7 +251,7 @@ async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
     // Invalid properties: nothing is created, the Delete of its id does nothing.
     let bad = json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "https"});
     let failed = f.invoke(f.events.create(bad.clone())).await;
-    assert_failed_naming(&failed, "Port");
+    assert_failed_naming(&failed, &["Port"]);
     let deleted = f
         .invoke(
             f.events
@@ -271,7 +265,7 @@ async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
     let missing = group.replace("/a/", "/gone/");
     let p = props(&endpoint, &[&missing], None);
     let failed = f.invoke(f.events.create(p.clone())).await;
-    assert_failed_naming(&failed, "TargetGroupArns");
+    assert_failed_naming(&failed, &["TargetGroupArns"]);
     assert_success(
         &f.invoke(
             f.events
@@ -311,7 +305,7 @@ async fn invalid_properties_fail_with_the_property_named() {
         ),
     ];
     for (p, field) in cases {
-        assert_failed_naming(&f.invoke(f.events.create(p)).await, field);
+        assert_failed_naming(&f.invoke(f.events.create(p)).await, &[field]);
     }
     assert!(f.account.targets(&group).await.is_empty());
 }
@@ -324,7 +318,7 @@ async fn an_endpoint_without_interfaces_fails_and_registers_nothing() {
     let response = f
         .invoke(f.events.create(props(&endpoint, &[&group], None)))
         .await;
-    assert_failed_naming(&response, "no network interfaces");
+    assert_failed_naming(&response, &["no network interfaces"]);
     assert!(f.account.targets(&group).await.is_empty());
 }
 
@@ -333,23 +327,19 @@ async fn a_malformed_request_is_answered_failed() {
     let f = Fixture::new().await;
     let mut event = f.events.create(json!({}));
     event["RequestType"] = json!("create");
-    assert_failed_naming(&f.invoke(event).await, "RequestType");
+    assert_failed_naming(&f.invoke(event).await, &["RequestType"]);
 
     let mut event = f.events.create(json!({}));
     event.as_object_mut().unwrap().remove("LogicalResourceId");
-    assert_failed_naming(&f.invoke(event).await, "LogicalResourceId");
+    assert_failed_naming(&f.invoke(event).await, &["LogicalResourceId"]);
 
     let mut event = f.events.create(json!({}));
     event.as_object_mut().unwrap().remove("ResponseURL");
-    let responder = Responder::new(cfn::quick_settings()).unwrap();
     // Unanswerable, however often retried: no error for Lambda to retry.
-    let unanswered = custom_resource::run(
-        f.account.endpoint_targets(),
-        &responder,
-        cfn::lambda_event(event),
-    )
-    .await
-    .unwrap();
+    let unanswered = Protocol::default()
+        .run(f.account.endpoint_targets(), cfn::lambda_event(event))
+        .await
+        .unwrap();
     assert!(
         unanswered["Unanswered"]
             .as_str()
@@ -382,26 +372,19 @@ async fn a_hanging_ec2_gets_one_failed_response_before_the_deadline() {
     let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
     let stalled = Account::at(&cfn::stalled_endpoint().await).await;
     let budget = Duration::from_secs(3);
-    let responder = Responder::new(Settings {
-        fallback_budget: budget,
-        ..cfn::quick_settings()
-    })
-    .unwrap();
+    let protocol = Protocol::with_fallback(budget);
     let started = Instant::now();
     let event = events.create(props(
         "vpce-0123456789abcdef0",
         &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
         None,
     ));
-    custom_resource::run(
-        stalled.endpoint_targets(),
-        &responder,
-        cfn::lambda_event(event),
-    )
-    .await
-    .unwrap();
+    protocol
+        .run(stalled.endpoint_targets(), cfn::lambda_event(event))
+        .await
+        .unwrap();
     let elapsed = started.elapsed();
-    assert_failed_naming(&url.only(), "Timed out");
+    assert_failed_naming(&url.only(), &["Timed out"]);
     assert!(
         elapsed >= budget && elapsed < budget + Duration::from_secs(2),
         "{elapsed:?}"
@@ -413,26 +396,19 @@ async fn a_deadline_from_the_context_is_honoured() {
     let url = ResponseUrl::start().await;
     let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
     let stalled = Account::at(&cfn::stalled_endpoint().await).await;
-    let responder = Responder::new(Settings {
-        safety_margin: Duration::from_secs(1),
-        ..cfn::quick_settings()
-    })
-    .unwrap();
+    let protocol = Protocol::with_margin(Duration::from_secs(1));
     let mut event = cfn::lambda_event(events.create(props(
         "vpce-0123456789abcdef0",
         &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
         None,
     )));
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    event.context.deadline = now_ms + 3_000;
+    event.context.deadline = lambda_deadline_in(Duration::from_secs(3));
     let started = Instant::now();
-    custom_resource::run(stalled.endpoint_targets(), &responder, event)
+    protocol
+        .run(stalled.endpoint_targets(), event)
         .await
         .unwrap();
-    assert_failed_naming(&url.only(), "Timed out");
+    assert_failed_naming(&url.only(), &["Timed out"]);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "answered {:?} after start",
@@ -440,15 +416,66 @@ async fn a_deadline_from_the_context_is_honoured() {
     );
 }
 
-/// A handler that panics: the guard still answers.
+/// The response PUT is bounded by the Lambda deadline. EC2 accepts
+/// connections and never answers, so the handler runs into its own deadline
+/// (9 s less the 5 s safety margin); the first PUT then hangs and the second
+/// is accepted. With the production settings, exactly one FAILED must land
+/// before the Lambda deadline. On fb7db50 none did: each attempt could take
+/// 10 s, and Lambda ends the invocation at its deadline.
+#[tokio::test]
+async fn a_hanging_response_put_is_retried_within_the_lambda_deadline() {
+    let url = ResponseUrl::with_faults(vec![Fault::Hang]).await;
+    let events = Events::new(&url, "Custom::EndpointTargets", "EndpointTargets");
+    let stalled = Account::at(&cfn::stalled_endpoint().await).await;
+    let deadline = Duration::from_secs(9);
+    let mut event = cfn::lambda_event(events.create(props(
+        "vpce-0123456789abcdef0",
+        &["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0123456789abcdef"],
+        None,
+    )));
+    event.context.deadline = lambda_deadline_in(deadline);
+    let started = Instant::now();
+    // Lambda stops the function at its deadline, whatever it is doing.
+    let ended = tokio::time::timeout(
+        deadline,
+        Protocol::new(Settings::default()).run(stalled.endpoint_targets(), event),
+    )
+    .await;
+    assert!(ended.is_ok(), "still running at the Lambda deadline");
+    assert_failed_naming(&url.only(), &["Timed out"]);
+    assert_eq!(url.attempts(), 2, "one hung PUT, then one that landed");
+    assert!(started.elapsed() < deadline, "{:?}", started.elapsed());
+}
+
+/// A resource that panics: the guard still answers.
 struct Panicking;
 
 impl CustomResource for Panicking {
-    fn physical_resource_id(&self, _: &Request) -> Option<String> {
-        Some("panicking".into())
+    type Properties = ();
+    type Error = std::io::Error;
+
+    fn parse(_: &Value) -> Result<(), PropertyError> {
+        Ok(())
     }
 
-    async fn handle(&self, _: Arc<Request>, _: Invocation) -> Result<Success, Failure> {
+    fn identity(_: &()) -> &str {
+        "panicking"
+    }
+
+    async fn create(&self, _: &(), _: &Context<'_>) -> Result<Data, std::io::Error> {
+        panic!("boom")
+    }
+
+    async fn update(
+        &self,
+        _: &(),
+        _: Option<&()>,
+        _: &Context<'_>,
+    ) -> Result<Data, std::io::Error> {
+        panic!("boom")
+    }
+
+    async fn delete(&self, _: &(), _: &Context<'_>) -> Result<(), std::io::Error> {
         panic!("boom")
     }
 }
@@ -458,8 +485,13 @@ async fn a_panic_in_the_handler_is_answered_failed() {
     let url = ResponseUrl::start().await;
     let events = Events::new(&url, "Custom::Anything", "Thing");
     let response = invoke(Arc::new(Panicking), &url, events.create(json!({}))).await;
-    assert_failed_naming(&response, "panicked (boom)");
-    assert_eq!(response["PhysicalResourceId"], "panicking");
+    assert_failed_naming(&response, &["panicked (boom)"]);
+    assert!(
+        response["PhysicalResourceId"]
+            .as_str()
+            .is_some_and(|id| id.ends_with("/Thing/panicking")),
+        "the id of its properties, for the Delete to come: {response}"
+    );
 }
 
 #[tokio::test]
@@ -470,20 +502,13 @@ async fn create_waits_for_a_transitional_endpoint_and_fails_before_the_deadline(
     // Two subnets, one interface: moto never adds the second, so it stays
     // transitional, as a real endpoint is for a while.
     f.account.add_subnet(&endpoint, &f.vpc.subnet_ids[1]).await;
-    let responder = Responder::new(Settings {
-        safety_margin: Duration::from_secs(1),
-        ..cfn::quick_settings()
-    })
-    .unwrap();
+    let protocol = Protocol::with_margin(Duration::from_secs(1));
     let mut event = cfn::lambda_event(f.events.create(props(&endpoint, &[&group], None)));
     let deadline = Duration::from_secs(9);
-    event.context.deadline = (std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        + deadline)
-        .as_millis() as u64;
+    event.context.deadline = lambda_deadline_in(deadline);
     let started = Instant::now();
-    custom_resource::run(f.account.endpoint_targets(), &responder, event)
+    protocol
+        .run(f.account.endpoint_targets(), event)
         .await
         .unwrap();
     assert!(started.elapsed() < deadline, "{:?}", started.elapsed());
@@ -493,7 +518,7 @@ async fn create_waits_for_a_transitional_endpoint_and_fails_before_the_deadline(
         started.elapsed()
     );
     let response = f.url.only();
-    assert_failed_naming(&response, "1 network interfaces for 2 subnets");
+    assert_failed_naming(&response, &["1 network interfaces for 2 subnets"]);
     assert!(
         f.account.targets(&group).await.is_empty(),
         "no partial set registered"

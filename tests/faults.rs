@@ -17,15 +17,15 @@
 //! it), so a failure can be replayed.
 
 use aws_sdk_ec2::config::retry::RetryPartition;
-use aws_sdk_ec2::types::SecurityGroupRule;
 use aws_sdk_elasticloadbalancingv2::types::TargetDescription;
 use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::VPC_ORIGINS_GROUP_NAME;
-use frontdoor::aws::{Ec2Endpoints, ElbTargets};
-use frontdoor::custom_resource::{self, CustomResource, Responder, Settings};
-use frontdoor::ingress::DEFAULT_PREFIX_LIST_NAME;
-use frontdoor::sync::{self, Binding, Scope, Syncer};
-use frontdoor_tests::cfn::{self, Events, ResponseUrl, assert_success, id_of, invoke};
+use frontdoor::cfn::CustomResource;
+use frontdoor::resources::prefix_list_ingress::DEFAULT_PREFIX_LIST_NAME;
+use frontdoor::sync::{self, Binding, Scope};
+use frontdoor_tests::cfn::{
+    self, Events, Protocol, ResponseUrl, assert_success, id_of, invoke, lambda_deadline_in,
+};
 use frontdoor_tests::moto::{Account, moto_url};
 use frontdoor_tests::proxy::{Draws, Fault, Proxy, Rule};
 use futures_util::future::join_all;
@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The seed of every fault schedule in this file.
 fn seed() -> u64 {
@@ -95,12 +95,8 @@ fn a_minute_from_now() -> tokio::time::Instant {
     tokio::time::Instant::now() + Duration::from_secs(60)
 }
 
-fn responder() -> Responder {
-    Responder::new(Settings {
-        put_backoff: Duration::from_millis(20),
-        ..Settings::default()
-    })
-    .unwrap()
+fn protocol() -> Protocol {
+    Protocol::default()
 }
 
 fn targets_props(endpoint: &str, groups: &[&str], port: &str) -> Value {
@@ -179,29 +175,6 @@ async fn eni_targets_under_throttling_answers_success_and_keeps_the_invariant() 
     );
 }
 
-/// A rule as `tcp/443/pl-…` or `tcp/443/sg-…`.
-fn shape(rule: &SecurityGroupRule) -> String {
-    let source = rule
-        .prefix_list_id()
-        .or_else(|| rule.referenced_group_info().and_then(|g| g.group_id()))
-        .or(rule.cidr_ipv4())
-        .unwrap_or_default();
-    format!(
-        "{}/{}/{source}",
-        rule.ip_protocol().unwrap_or_default(),
-        rule.from_port().unwrap_or_default()
-    )
-}
-
-async fn grants(account: &Account, group: &str) -> BTreeSet<String> {
-    account
-        .inbound_rules(group)
-        .await
-        .iter()
-        .map(shape)
-        .collect()
-}
-
 #[tokio::test]
 async fn prefix_list_ingress_under_throttling_answers_success_and_keeps_the_invariant() {
     let account = Account::new().await;
@@ -228,11 +201,11 @@ async fn prefix_list_ingress_under_throttling_answers_success_and_keeps_the_inva
     let created = run(events.create(p1.clone())).await;
     assert_success(&created);
     let old_id = id_of(&created);
-    assert_eq!(grants(&account, &first).await, rules(443, false));
+    assert_eq!(account.grants(&first).await, rules(443, false));
 
     let p2 = json!({"SecurityGroupId": first, "Port": "8443", "AllowVpcOrigin": "true", "VpcId": vpc.vpc_id});
     assert_success(&run(events.update(&old_id, p2.clone(), p1)).await);
-    assert_eq!(grants(&account, &first).await, rules(8443, true));
+    assert_eq!(account.grants(&first).await, rules(8443, true));
 
     let p3 = json!({"SecurityGroupId": second, "Port": "8443", "AllowVpcOrigin": "true", "VpcId": vpc.vpc_id});
     let replaced = run(events.update(&old_id, p3.clone(), p2.clone())).await;
@@ -240,11 +213,11 @@ async fn prefix_list_ingress_under_throttling_answers_success_and_keeps_the_inva
     let new_id = id_of(&replaced);
     assert_ne!(new_id, old_id);
     assert_success(&run(events.delete(&old_id, p2)).await);
-    assert!(grants(&account, &first).await.is_empty());
-    assert_eq!(grants(&account, &second).await, rules(8443, true));
+    assert!(account.grants(&first).await.is_empty());
+    assert_eq!(account.grants(&second).await, rules(8443, true));
 
     assert_success(&run(events.delete(&new_id, p3)).await);
-    assert!(grants(&account, &second).await.is_empty());
+    assert!(account.grants(&second).await.is_empty());
     assert!(
         !proxy.faults().is_empty(),
         "EC2 must have throttled: {:?}",
@@ -272,21 +245,11 @@ async fn answers_failed_before_the_deadline<R: CustomResource>(
     event: Value,
     deadline: Duration,
 ) {
-    let responder = Responder::new(Settings {
-        safety_margin: Duration::from_secs(1),
-        put_backoff: Duration::from_millis(20),
-        ..Settings::default()
-    })
-    .unwrap();
+    let protocol = Protocol::with_margin(Duration::from_secs(1));
     let mut lambda_event = cfn::lambda_event(event);
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap();
-    lambda_event.context.deadline = (now + deadline).as_millis() as u64;
+    lambda_event.context.deadline = lambda_deadline_in(deadline);
     let started = Instant::now();
-    custom_resource::run(resource, &responder, lambda_event)
-        .await
-        .unwrap();
+    protocol.run(resource, lambda_event).await.unwrap();
     let elapsed = started.elapsed();
     let response = url.only();
     assert_eq!(response["Status"], "FAILED", "{response}");
@@ -387,9 +350,9 @@ async fn through_a_flaky_response_url(account: &Account, resource_type: &str, pr
         };
         let event = cfn::lambda_event(event);
         let result = if resource_type == "Custom::EndpointTargets" {
-            custom_resource::run(account.endpoint_targets(), &responder(), event).await
+            protocol().run(account.endpoint_targets(), event).await
         } else {
-            custom_resource::run(account.prefix_list_ingress(), &responder(), event).await
+            protocol().run(account.prefix_list_ingress(), event).await
         };
         result.unwrap();
         let response = url.only();
@@ -424,7 +387,7 @@ async fn a_response_url_failing_three_times_then_accepting_gets_exactly_one_resp
         ),
     );
     assert!(account.targets(&group).await.is_empty());
-    assert!(grants(&account, &sg).await.is_empty());
+    assert!(account.grants(&sg).await.is_empty());
 }
 
 #[tokio::test]
@@ -438,13 +401,13 @@ async fn a_response_url_that_hangs_once_is_retried_and_gets_one_response() {
     // Properties that fail before any AWS call: the answer is FAILED, and must land once.
     let event = events.create(json!({"VpcEndpointId": "nope"}));
     let started = Instant::now();
-    custom_resource::run(
-        Account::new().await.endpoint_targets(),
-        &responder(),
-        cfn::lambda_event(event),
-    )
-    .await
-    .unwrap();
+    protocol()
+        .run(
+            Account::new().await.endpoint_targets(),
+            cfn::lambda_event(event),
+        )
+        .await
+        .unwrap();
     let response = url.only();
     assert_eq!(response["Status"], "FAILED");
     assert!(
@@ -652,11 +615,8 @@ fn writes(proxy: &Proxy) -> Vec<(String, String, String, u16)> {
         ) {
             continue;
         }
-        let fields: BTreeMap<String, String> = passed
-            .body
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (decode(k), decode(v)))
+        let fields: BTreeMap<String, String> = form_urlencoded::parse(passed.body.as_bytes())
+            .into_owned()
             .collect();
         let arn = fields.get("TargetGroupArn").cloned().unwrap_or_default();
         for n in 1.. {
@@ -671,34 +631,6 @@ fn writes(proxy: &Proxy) -> Vec<(String, String, String, u16)> {
         }
     }
     out
-}
-
-/// Percent-decoding of a form value.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn random_event(draws: &mut Draws, bindings: &[Binding]) -> Value {
@@ -733,17 +665,11 @@ async fn target_sync_under_random_faults_never_loses_a_target_and_converges_once
     let mut faulty = Vec::new();
     for attempts in [1, 3] {
         let through = tuned(&account, &proxy.url, attempts, Duration::from_millis(200)).await;
-        faulty.push(Syncer::new(
-            Ec2Endpoints::new(through.ec2.clone()),
-            ElbTargets::new(through.elb.clone()),
-        ));
+        faulty.push(through.syncer());
     }
     // After the faults: the product's own client configuration.
     let plain = account.via(&proxy.url).await;
-    let clean = Syncer::new(
-        Ec2Endpoints::new(plain.ec2.clone()),
-        ElbTargets::new(plain.elb.clone()),
-    );
+    let clean = plain.syncer();
     let world = SyncWorld::new(account).await;
     let mut known = world.good_targets().await;
     let (mut failed_runs, mut deregistrations) = (0, 0);
@@ -889,10 +815,7 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
     let bindings = sync::parse_bindings(&serde_json::to_string(&bindings).unwrap()).unwrap();
     let proxy = Proxy::start(&moto_url()).await;
     let through = account.via(&proxy.url).await;
-    let syncer = Syncer::new(
-        Ec2Endpoints::new(through.ec2.clone()),
-        ElbTargets::new(through.elb.clone()),
-    );
+    let syncer = through.syncer();
     let timeout = target_sync_timeout();
     let reads = BTreeMap::from([
         ("DescribeVpcEndpoints".to_owned(), 1),
@@ -938,22 +861,10 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
         first < timeout && second < timeout,
         "{first:?} and {second:?} against a timeout of {timeout:?}"
     );
-    eprintln!(
-        "200 bindings at concurrency {}: first run {first:?}, run in sync {second:?}",
-        sync::DEFAULT_CONCURRENCY
-    );
 }
 
 // ---------------------------------------------------------------------------
 // A stalled EC2, on the functions' own client settings.
-
-/// A Lambda deadline `after` from now, in epoch milliseconds.
-fn lambda_deadline_in(after: Duration) -> u64 {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap();
-    (now + after).as_millis() as u64
-}
 
 /// Longer than any deadline here: a call that stalls this long never answers in time.
 const STALL: Duration = Duration::from_secs(40);
@@ -973,7 +884,8 @@ async fn a_stalled_first_ec2_call_is_retried_and_a_create_succeeds_well_before_t
     event.context.deadline = lambda_deadline_in(Duration::from_secs(30));
 
     let started = Instant::now();
-    custom_resource::run(through.endpoint_targets(), &responder(), event)
+    protocol()
+        .run(through.endpoint_targets(), event)
         .await
         .unwrap();
     let elapsed = started.elapsed();
@@ -1014,11 +926,7 @@ async fn a_stalled_ec2_makes_target_sync_fail_before_its_deadline_with_its_metri
     let through = account.via(&proxy.url).await;
     let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
     let written = Arc::clone(&lines);
-    let syncer = Syncer::new(
-        Ec2Endpoints::new(through.ec2.clone()),
-        ElbTargets::new(through.elb.clone()),
-    )
-    .with_metrics_writer(Box::new(move |set| {
+    let syncer = through.syncer().with_metrics_writer(Box::new(move |set| {
         written.lock().unwrap().push(set.to_json_line(0));
         Ok(())
     }));

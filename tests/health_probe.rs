@@ -14,9 +14,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use frontdoor::probe::{
-    ConfigError, ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, TargetResult,
-};
+use frontdoor::config::ConfigError;
+use frontdoor::probe::{ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, TargetResult};
 use frontdoor_tests::moto;
 use frontdoor_tests::tls::{
     ServerIdentity, ServerOptions, TempFile, TestCa, TestServer, closed_port,
@@ -415,7 +414,7 @@ async fn emf_line_of_an_unreachable_api() {
 }
 
 #[tokio::test]
-async fn summary_json_has_the_fields_the_issue_names() {
+async fn summary_json_has_the_documented_fields() {
     let fixture = Fixture::start().await;
     let (_, summary) = probe(fixture.config("/status/500")).await;
     let doc = serde_json::to_value(&summary).expect("summary serialises");

@@ -1,42 +1,18 @@
 //! `Custom::PrefixListIngress` against moto_server, with a local ResponseURL.
 
-use aws_sdk_ec2::types::SecurityGroupRule;
-use frontdoor::aws::security_groups::{
-    Authorized, Ec2SecurityGroups, Permission, Reference, SecurityGroupRules,
-    VPC_ORIGINS_GROUP_NAME,
+use frontdoor::aws::security_groups::{Ec2SecurityGroups, VPC_ORIGINS_GROUP_NAME};
+use frontdoor::model::{Authorized, Permission, Reference};
+use frontdoor::plan::Owner;
+use frontdoor::ports::SecurityGroupRules;
+use frontdoor::resources::prefix_list_ingress::DEFAULT_PREFIX_LIST_NAME;
+use frontdoor_tests::cfn::{
+    Events, ResponseUrl, STACK_ID, assert_failed_naming, assert_success, id_of, invoke,
 };
-use frontdoor::ingress::{DEFAULT_PREFIX_LIST_NAME, Owner};
-use frontdoor_tests::cfn::{Events, ResponseUrl, STACK_ID, assert_success, id_of, invoke};
-use frontdoor_tests::moto::{Account, Vpc};
+use frontdoor_tests::moto::{Account, Vpc, shape};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 const LOGICAL_ID: &str = "AlbIngress";
-
-fn assert_failed_naming(response: &Value, needles: &[&str]) {
-    assert_eq!(response["Status"], "FAILED", "{response}");
-    let reason = response["Reason"].as_str().unwrap();
-    for needle in needles {
-        assert!(
-            reason.contains(needle),
-            "reason {reason:?} should name {needle}"
-        );
-    }
-}
-
-/// A rule as `tcp/443/pl-…` or `tcp/443/sg-…` (CIDR rules as `tcp/80/10.…`).
-fn shape(rule: &SecurityGroupRule) -> String {
-    let source = rule
-        .prefix_list_id()
-        .or_else(|| rule.referenced_group_info().and_then(|g| g.group_id()))
-        .or(rule.cidr_ipv4())
-        .unwrap_or_default();
-    format!(
-        "{}/{}/{source}",
-        rule.ip_protocol().unwrap_or_default(),
-        rule.from_port().unwrap_or_default()
-    )
-}
 
 fn shapes(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
@@ -82,12 +58,7 @@ impl Fixture {
 
     /// What the group's inbound rules grant.
     async fn grants(&self, group: &str) -> BTreeSet<String> {
-        self.account
-            .inbound_rules(group)
-            .await
-            .iter()
-            .map(shape)
-            .collect()
+        self.account.grants(group).await
     }
 
     /// What this resource's rules in the group grant.

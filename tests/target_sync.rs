@@ -20,10 +20,7 @@ impl Fixture {
         let account = Account::new().await;
         let proxy = Proxy::start(&moto_url()).await;
         let through_proxy = account.via(&proxy.url).await;
-        let syncer = Syncer::new(
-            Ec2Endpoints::new(through_proxy.ec2.clone()),
-            ElbTargets::new(through_proxy.elb.clone()),
-        );
+        let syncer = through_proxy.syncer();
         let vpc = account.vpc(3).await;
         Self {
             account,

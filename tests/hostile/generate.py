@@ -127,6 +127,9 @@ def custom_resource_events():
         cr(function, "create", "ResponseURL-number", ["ResponseURL"], 42, error("ResponseURL"), "ResponseURL is a number")
         cr(function, "create", "ResponseURL-empty", ["ResponseURL"], "", error("ResponseURL"), "ResponseURL is empty")
         cr(function, "create", "ResponseURL-not-a-url", ["ResponseURL"], "not a url\u0000", error("ResponseURL"), "ResponseURL is no URL, with a NUL byte")
+        # Unanswerable although the text parses as a URL: nothing may be done for it.
+        cr(function, "create", "ResponseURL-control-character", ["ResponseURL"], "http://127.0.0.1:9/response\u0001", error("ResponseURL"), "ResponseURL is an http URL with a control character")
+        cr(function, "create", "ResponseURL-file-scheme", ["ResponseURL"], "file:///tmp/frontdoor-response", error("ResponseURL"), "ResponseURL is a file URL, which no PUT can reach")
         cr(function, "create", "extra-top-level-field", ["Unexpected"], {"nested": [1, 2, 3]}, SUCCESS, "an extra top-level field: tolerated, as CloudFormation adds fields over time")
         cr(function, "create", "LogicalResourceId-unicode", ["LogicalResourceId"], "Ingrèss前端🚪", SUCCESS, "a unicode LogicalResourceId: tolerated")
         cr(function, "delete", "ResourceProperties-wrong-shape", ["ResourceProperties"], {"Anything": ["at", "all"]}, SUCCESS, "a Delete whose properties never parsed never created anything")

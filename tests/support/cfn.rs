@@ -3,7 +3,7 @@
 //! events in CloudFormation's real shape.
 
 use crate::proxy::{self, Conn, Draws, Fault};
-use frontdoor::custom_resource::{self, CustomResource, Responder, Settings};
+use frontdoor::cfn::{self, CustomResource, ProtocolError, Responder, Retries, Settings};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
@@ -27,10 +27,8 @@ pub struct Put {
 struct State {
     puts: Mutex<Vec<Put>>,
     attempts: AtomicUsize,
-    /// Faults for the next PUTs, in order; then `random`, if set.
+    /// Faults for the next PUTs, in order.
     script: Mutex<VecDeque<Fault>>,
-    /// (seed, probability, fault) for PUTs after the script.
-    random: Mutex<Option<(u64, f64, Fault)>>,
     /// The faults injected, by name, in order.
     faulted: Mutex<Vec<String>>,
 }
@@ -71,12 +69,6 @@ impl ResponseUrl {
             ),
             state,
         }
-    }
-
-    /// After the scripted faults, meets each PUT with `fault` with this
-    /// probability, drawn from `seed`.
-    pub fn fail_randomly(&self, seed: u64, probability: f64, fault: Fault) {
-        *self.state.random.lock().unwrap() = Some((seed, probability, fault));
     }
 
     /// The faults injected so far, by name.
@@ -120,20 +112,15 @@ async fn record(
         .map(str::to_owned);
     let body = req.into_body().collect().await?.to_bytes();
     let mut draws = Draws::new(0, "PUT", attempt as u64);
-    let fault = if !is_put {
-        None
-    } else if let Some(fault) = state.script.lock().unwrap().pop_front() {
-        Some(draws.resolve(&fault))
-    } else {
+    let fault = if is_put {
         state
-            .random
+            .script
             .lock()
             .unwrap()
-            .as_ref()
-            .and_then(|(seed, probability, fault)| {
-                draws = Draws::new(*seed, "PUT", attempt as u64);
-                (draws.unit() < *probability).then(|| draws.resolve(fault))
-            })
+            .pop_front()
+            .map(|fault| draws.resolve(&fault))
+    } else {
+        None
     };
     if let Some(fault) = &fault {
         state.faulted.lock().unwrap().push(fault.name());
@@ -257,8 +244,54 @@ pub fn lambda_event(payload: Value) -> LambdaEvent<Value> {
 /// The protocol's real settings, with a short backoff between PUT attempts.
 pub fn quick_settings() -> Settings {
     Settings {
-        put_backoff: std::time::Duration::from_millis(20),
+        retries: Retries {
+            backoff: std::time::Duration::from_millis(20),
+            ..Retries::default()
+        },
         ..Settings::default()
+    }
+}
+
+/// The protocol as a function runs it: its settings and its responder.
+pub struct Protocol {
+    pub settings: Settings,
+    responder: Responder,
+}
+
+impl Protocol {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            responder: Responder::new(settings.retries).unwrap(),
+            settings,
+        }
+    }
+
+    /// [`quick_settings`] with another safety margin before the Lambda deadline.
+    pub fn with_margin(safety_margin: std::time::Duration) -> Self {
+        let mut settings = quick_settings();
+        settings.budget.safety_margin = safety_margin;
+        Self::new(settings)
+    }
+
+    /// [`quick_settings`] with another budget for an unknown deadline.
+    pub fn with_fallback(fallback: std::time::Duration) -> Self {
+        let mut settings = quick_settings();
+        settings.budget.fallback = fallback;
+        Self::new(settings)
+    }
+
+    pub async fn run<R: CustomResource>(
+        &self,
+        resource: Arc<R>,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, ProtocolError> {
+        cfn::run(resource, &self.responder, &self.settings, event).await
+    }
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Self::new(quick_settings())
     }
 }
 
@@ -266,30 +299,37 @@ pub fn quick_settings() -> Settings {
 /// landed for it, failing the test unless exactly one did, without a
 /// `Content-Type`.
 pub async fn invoke<R: CustomResource>(resource: Arc<R>, url: &ResponseUrl, event: Value) -> Value {
-    invoke_with(
-        resource,
-        &Responder::new(quick_settings()).unwrap(),
-        url,
-        event,
-    )
-    .await
-}
-
-/// [`invoke`] with a responder of the test's own.
-pub async fn invoke_with<R: CustomResource>(
-    resource: Arc<R>,
-    responder: &Responder,
-    url: &ResponseUrl,
-    event: Value,
-) -> Value {
     let before = url.puts().len();
-    custom_resource::run(resource, responder, lambda_event(event))
+    Protocol::default()
+        .run(resource, lambda_event(event))
         .await
         .unwrap();
     let puts = url.puts();
     assert_eq!(puts.len(), before + 1, "one response per request: {puts:?}");
     assert_eq!(puts[before].content_type, None);
     puts[before].body.clone()
+}
+
+/// A Lambda deadline (epoch milliseconds) this far from now.
+pub fn lambda_deadline_in(left: std::time::Duration) -> u64 {
+    (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        + left)
+        .as_millis() as u64
+}
+
+/// Fails the test unless the response is FAILED with a `Reason` that
+/// contains every one of `needles`.
+pub fn assert_failed_naming(response: &Value, needles: &[&str]) {
+    assert_eq!(response["Status"], "FAILED", "{response}");
+    let reason = response["Reason"].as_str().unwrap_or_default();
+    for needle in needles {
+        assert!(
+            reason.contains(needle),
+            "reason {reason:?} should name {needle}"
+        );
+    }
 }
 
 pub fn assert_success(response: &Value) {

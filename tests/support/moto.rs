@@ -11,8 +11,10 @@ use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, Tar
 use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::Ec2SecurityGroups;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
-use frontdoor::endpoint_targets::EndpointTargets;
-use frontdoor::ingress::PrefixListIngress;
+use frontdoor::resources::endpoint_targets::EndpointTargets;
+use frontdoor::resources::prefix_list_ingress::PrefixListIngress;
+use frontdoor::sync::Syncer;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -90,6 +92,14 @@ impl Account {
             Ec2Endpoints::new(self.ec2.clone()),
             ElbTargets::new(self.elb.clone()),
         ))
+    }
+
+    /// `target-sync` on this account's clients.
+    pub fn syncer(&self) -> Syncer<Ec2Endpoints, ElbTargets> {
+        Syncer::new(
+            Ec2Endpoints::new(self.ec2.clone()),
+            ElbTargets::new(self.elb.clone()),
+        )
     }
 
     /// `prefix-list-ingress` on this account's clients.
@@ -367,6 +377,15 @@ impl Account {
             .collect()
     }
 
+    /// What the group's inbound rules grant, each as [`shape`] writes it.
+    pub async fn grants(&self, group_id: &str) -> BTreeSet<String> {
+        self.inbound_rules(group_id)
+            .await
+            .iter()
+            .map(shape)
+            .collect()
+    }
+
     /// Adds an inbound rule by hand, as a person would in the console, and
     /// returns its id.
     pub async fn authorize_by_hand(&self, group_id: &str, permission: IpPermission) -> String {
@@ -463,4 +482,18 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 pub struct Vpc {
     pub vpc_id: String,
     pub subnet_ids: Vec<String>,
+}
+
+/// A rule as `tcp/443/pl-…` or `tcp/443/sg-…` (CIDR rules as `tcp/80/10.…`).
+pub fn shape(rule: &SecurityGroupRule) -> String {
+    let source = rule
+        .prefix_list_id()
+        .or_else(|| rule.referenced_group_info().and_then(|g| g.group_id()))
+        .or(rule.cidr_ipv4())
+        .unwrap_or_default();
+    format!(
+        "{}/{}/{source}",
+        rule.ip_protocol().unwrap_or_default(),
+        rule.from_port().unwrap_or_default()
+    )
 }

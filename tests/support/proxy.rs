@@ -156,19 +156,15 @@ pub fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// A reproducible stream of draws for one request.
 #[derive(Debug, Clone)]
 pub struct Draws(u64);
 
 impl Draws {
     pub fn new(seed: u64, key: &str, n: u64) -> Self {
-        Self(splitmix(seed ^ fnv1a(key) ^ splitmix(n)))
+        Self(splitmix(
+            seed ^ frontdoor::plan::ingress::fnv1a(key) ^ splitmix(n),
+        ))
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -227,7 +223,6 @@ struct State {
 #[derive(Debug, Clone)]
 pub struct Proxy {
     pub url: String,
-    seed: u64,
     state: Arc<State>,
 }
 
@@ -258,11 +253,7 @@ impl Proxy {
                 conn,
             )
         });
-        Self { url, seed, state }
-    }
-
-    pub fn seed(&self) -> u64 {
-        self.seed
+        Self { url, state }
     }
 
     /// Adds a rule; rules are tried in the order they were added and the

@@ -13,7 +13,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -125,31 +125,23 @@ pub struct ServerIdentity {
     pub not_after_unix: u64,
 }
 
-/// A file under the temporary directory, removed on drop.
-pub struct TempFile {
-    path: PathBuf,
-}
+/// A file that is removed when dropped: a certificate or key on disk, as the
+/// probe reads them.
+pub struct TempFile(tempfile::NamedTempFile);
 
 impl TempFile {
     pub fn new(name: &str, contents: &[u8]) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "frontdoor-test-{}-{unique}-{name}",
-            std::process::id()
-        ));
-        std::fs::write(&path, contents).expect("write temporary file");
-        Self { path }
+        let mut file = tempfile::Builder::new()
+            .prefix("frontdoor-test-")
+            .suffix(&format!("-{name}"))
+            .tempfile()
+            .expect("create a temporary file");
+        std::io::Write::write_all(&mut file, contents).expect("write a temporary file");
+        Self(file)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        self.0.path()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The time an invocation has: the Lambda deadline less a safety margin, or a
 //! configured budget when the deadline is unknown.
 
+use crate::config::{self, ConfigError};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -29,29 +30,38 @@ impl Default for Budget {
 
 impl Budget {
     /// The defaults, with the fallback from `FRONTDOOR_FALLBACK_BUDGET_SECS`
-    /// where it is a positive whole number.
-    pub fn from_env() -> Self {
+    /// when it is set: a positive whole number, or an error naming it.
+    pub fn from_env() -> Result<Self, ConfigError> {
         let mut budget = Self::default();
-        if let Some(secs) = std::env::var(FALLBACK_BUDGET_VAR)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-        {
+        if let Some(text) = config::var(FALLBACK_BUDGET_VAR) {
+            let secs: u64 = config::number(FALLBACK_BUDGET_VAR, &text)?;
+            if secs == 0 {
+                return Err(ConfigError::invalid(
+                    FALLBACK_BUDGET_VAR,
+                    "must be at least 1",
+                ));
+            }
             budget.fallback = Duration::from_secs(secs);
         }
-        budget
+        Ok(budget)
     }
 
-    /// The instant by which the work must be done, for a Lambda deadline in
-    /// epoch milliseconds seen at `now`.
-    pub fn deadline(&self, lambda_deadline_ms: u64, now: SystemTime) -> Instant {
+    /// The instant by which the invocation must have ended: the Lambda
+    /// deadline (epoch milliseconds, seen at `now`), or, when that is unknown
+    /// or too close to leave the safety margin, the fallback budget plus the
+    /// margin from now.
+    pub fn end(&self, lambda_deadline_ms: u64, now: SystemTime) -> Instant {
         let remaining = (SystemTime::UNIX_EPOCH + Duration::from_millis(lambda_deadline_ms))
             .duration_since(now)
             .ok()
             .filter(|r| *r > self.safety_margin)
-            .map(|r| r - self.safety_margin)
-            .unwrap_or(self.fallback);
+            .unwrap_or(self.fallback + self.safety_margin);
         Instant::now() + remaining
+    }
+
+    /// The instant by which the work must be done: the end less the margin.
+    pub fn deadline(&self, lambda_deadline_ms: u64, now: SystemTime) -> Instant {
+        self.end(lambda_deadline_ms, now) - self.safety_margin
     }
 }
 

@@ -24,7 +24,6 @@ pub enum Unit {
     Count,
     Milliseconds,
     Seconds,
-    Percent,
     /// For values CloudWatch has no unit for, such as days.
     None,
 }
@@ -35,7 +34,6 @@ impl Unit {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
             Unit::Seconds => "Seconds",
-            Unit::Percent => "Percent",
             Unit::None => "None",
         }
     }

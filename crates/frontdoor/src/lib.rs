@@ -1,29 +1,34 @@
 //! The shared library of the frontdoor functions.
 //!
-//! Each function binary is a thin entry point; everything it does lives here,
-//! split by what it is about:
-//! - [`custom_resource`]: the CloudFormation custom-resource protocol (always answer,
-//!   deadline, panic guard, response PUT with retry);
-//! - [`props`]: parsing of CloudFormation properties, which all arrive as strings;
+//! Each function binary is a thin entry point: it parses its input, calls
+//! the library and maps the result. The library is split by what each part
+//! is about:
+//! - [`cfn`]: the CloudFormation custom-resource protocol, which always answers;
+//! - [`resources`]: the two custom resources, typed over [`cfn::CustomResource`];
+//! - [`sync`]: target-sync, the level-triggered reconciler;
+//! - [`probe`]: the health probe;
 //! - [`plan`]: pure planners, desired against current gives a plan, with no I/O;
-//! - [`aws`]: small AWS adapters behind traits, and the SDK client settings ([`aws::config`]);
+//! - [`model`]: the domain types; [`ports`]: the traits the logic needs;
+//! - [`aws`]: small adapters behind those ports, and the SDK client settings;
+//! - [`config`]: the environment, checked the same way everywhere;
 //! - [`deadline`]: the time an invocation has;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
 //! - [`logging`]: the functions' log set-up (Lambda's advanced logging controls);
-//! - [`permissions`]: the IAM actions each function calls, checked against the adapters and the template;
-//! - one module per function: [`endpoint_targets`], [`ingress`], [`sync`], [`probe`].
+//! - [`permissions`]: the IAM actions each function calls, checked against the
+//!   adapters and the template.
 
 pub mod aws;
-pub mod custom_resource;
+pub mod cfn;
+pub mod config;
 pub mod deadline;
 pub mod emf;
-pub mod endpoint_targets;
-pub mod ingress;
 pub mod logging;
+pub mod model;
 pub mod permissions;
 pub mod plan;
+pub mod ports;
 pub mod probe;
-pub mod props;
+pub mod resources;
 pub mod sync;
 
 /// An error and its causes, each once: SDK and reqwest messages ("error

@@ -22,7 +22,7 @@ pub struct Permission {
     pub resource: Resource,
 }
 
-/// eni-targets (Custom::EndpointTargets): `aws.rs`.
+/// eni-targets (Custom::EndpointTargets): `aws/ec2.rs`, `aws/elb.rs`.
 #[rustfmt::skip]
 pub const ENI_TARGETS: &[Permission] = &[
     Permission { action: "ec2:DescribeVpcEndpoints", resource: Resource::Any },
@@ -71,8 +71,13 @@ mod tests {
     /// Each adapter source, and the functions that use it.
     const ADAPTERS: &[(&str, &str, &[&str])] = &[
         (
-            "aws.rs",
-            include_str!("aws.rs"),
+            "aws/ec2.rs",
+            include_str!("aws/ec2.rs"),
+            &["eni-targets", "target-sync"],
+        ),
+        (
+            "aws/elb.rs",
+            include_str!("aws/elb.rs"),
             &["eni-targets", "target-sync"],
         ),
         (

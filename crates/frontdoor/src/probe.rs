@@ -23,6 +23,6 @@ pub mod status;
 mod tls;
 
 pub use check::{Failure, ProbeSummary, Prober, TargetResult};
-pub use config::{ClientCertError, ClientCertSource, ConfigError, ConnectTo, ProbeConfig};
+pub use config::{ClientCertError, ClientCertSource, ConnectTo, ProbeConfig};
 pub use identity::SECRET_MAX_AGE;
 pub use status::{ExpectedStatus, StatusListError};

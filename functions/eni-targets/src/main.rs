@@ -1,22 +1,15 @@
 //! `eni-targets`: the handler of `Custom::EndpointTargets`.
 
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
-use frontdoor::custom_resource::{self, Responder, Settings};
-use frontdoor::endpoint_targets::EndpointTargets;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use std::sync::Arc;
+use frontdoor::resources::endpoint_targets::EndpointTargets;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     frontdoor::logging::init();
     let config = frontdoor::aws::config::load(&Default::default()).await;
-    let resource = Arc::new(EndpointTargets::new(
+    frontdoor::cfn::serve(EndpointTargets::new(
         Ec2Endpoints::new(aws_sdk_ec2::Client::new(&config)),
         ElbTargets::new(aws_sdk_elasticloadbalancingv2::Client::new(&config)),
-    ));
-    let responder = Responder::new(Settings::from_env())?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        custom_resource::run(Arc::clone(&resource), &responder, event)
-    }))
+    ))
     .await
 }

@@ -2,7 +2,7 @@
 //! the alarm behind a Route 53 `CLOUDWATCH_METRIC` health check.
 //! Everything it does lives in [`frontdoor::probe`].
 
-use frontdoor::probe::{ProbeConfig, ProbeSummary, Prober};
+use frontdoor::probe::{ProbeConfig, Prober};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -21,20 +21,7 @@ async fn main() -> Result<(), Error> {
     let prober = &prober;
 
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(probe(prober).await)
+        Ok::<_, Error>(prober.run().await)
     }))
     .await
-}
-
-async fn probe(prober: &Prober) -> ProbeSummary {
-    let summary = prober.probe().await;
-    if let Err(error) = prober.metric_set(&summary).emit() {
-        tracing::error!(%error, "cannot write the EMF metrics");
-    }
-    if summary.healthy {
-        tracing::info!(status = ?summary.status, latency_ms = ?summary.latency_ms, "healthy");
-    } else {
-        tracing::warn!(status = ?summary.status, error = summary.error.as_deref().unwrap_or_default(), "unhealthy");
-    }
-    summary
 }

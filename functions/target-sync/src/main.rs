@@ -10,16 +10,18 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     frontdoor::logging::init();
-    // Invalid bindings fail the initialisation, so that every invocation
-    // fails loudly and none acts on half a configuration.
+    // Invalid configuration fails the initialisation, naming the variable, so
+    // that every invocation fails loudly and none acts on half of it.
     let bindings = sync::bindings_from_env().inspect_err(|err| tracing::error!("{err}"))?;
-    let namespace = std::env::var("METRIC_NAMESPACE").unwrap_or_else(|_| "Frontdoor".to_owned());
+    let namespace = frontdoor::config::metric_namespace_from_env()
+        .inspect_err(|err| tracing::error!("{err}"))?;
+    let budget = Budget::from_env().inspect_err(|err| tracing::error!("{err}"))?;
     let config = frontdoor::aws::config::load(&Default::default()).await;
     let syncer = Syncer::new(
         Ec2Endpoints::new(aws_sdk_ec2::Client::new(&config)),
         ElbTargets::new(aws_sdk_elasticloadbalancingv2::Client::new(&config)),
     )
-    .with_budget(Budget::from_env());
+    .with_budget(budget);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (syncer, bindings, namespace) = (&syncer, &bindings, &namespace);
         async move {

@@ -1,5 +1,6 @@
-//! Invalid `FRONTDOOR_BINDINGS` fails the initialisation, naming the binding
-//! and the field, before any invocation is taken.
+//! Invalid configuration fails the initialisation, naming the variable (and,
+//! for `FRONTDOOR_BINDINGS`, the binding and the field), before any
+//! invocation is taken.
 
 use std::process::Command;
 
@@ -34,6 +35,23 @@ fn invalid_bindings_fail_at_initialisation_with_the_field_named() {
     let (ok, text) = start_with_bindings(None);
     assert!(!ok);
     assert!(text.contains("FRONTDOOR_BINDINGS is not set"), "{text}");
+}
+
+/// Every variable is checked the same way: a bad value fails the
+/// initialisation naming it, never a silent default.
+#[test]
+fn every_variable_is_checked_at_initialisation_and_named() {
+    let good = r#"[{"vpcEndpointId":"vpce-0123456789abcdef0","targetGroupArns":["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef"]}]"#;
+    for (var, value) in [
+        ("METRIC_NAMESPACE", "AWS/Lambda"),
+        ("METRIC_NAMESPACE", "bad*name"),
+        ("FRONTDOOR_FALLBACK_BUDGET_SECS", "soon"),
+        ("FRONTDOOR_FALLBACK_BUDGET_SECS", "0"),
+    ] {
+        let (ok, text) = start(Some(good), &[(var, value)]);
+        assert!(!ok, "{var}={value} was accepted: {text}");
+        assert!(text.contains(var), "{var}={value}: {text}");
+    }
 }
 
 #[test]

@@ -1,171 +1,20 @@
 //! Security-group rules on EC2: the prefix lists and groups that ingress rules
 //! reference, and the rules of one group.
 
-use super::AwsError;
+use super::sdk_error;
+use crate::model::{
+    Authorized, Family, IngressRule, Permission, PrefixList, Reference, SecurityGroup, Source,
+};
+use crate::ports::{AwsError, SecurityGroupRules};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, PrefixListId, ResourceType, SecurityGroupRule, Tag, TagSpecification,
     UserIdGroupPair,
 };
 use std::collections::BTreeMap;
-use std::future::Future;
 
 /// The name of the group that CloudFront creates in a VPC with its first VPC
 /// origin there.
 pub const VPC_ORIGINS_GROUP_NAME: &str = "CloudFront-VPCOrigins-Service-SG";
-
-/// A managed prefix list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrefixList {
-    pub id: String,
-    pub name: String,
-    pub family: Family,
-    /// How many rules a reference to the list weighs against the group's
-    /// quota. EC2 leaves it out for some AWS-managed lists (moto for all).
-    pub max_entries: Option<u32>,
-    /// `AWS` for an AWS-managed list, else the account's id.
-    pub owner_id: Option<String>,
-}
-
-/// The address family of a CIDR or a prefix list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
-
-/// A security group, as far as this project cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecurityGroup {
-    pub id: String,
-    pub name: String,
-    pub vpc_id: Option<String>,
-}
-
-/// What a rule that this project writes admits traffic from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Reference {
-    PrefixList(String),
-    Group(String),
-}
-
-/// What an existing ingress rule admits traffic from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Source {
-    Reference(Reference),
-    Cidr(Family),
-}
-
-/// An inbound rule to authorize: one port of one protocol, from one reference.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Permission {
-    /// `tcp` or `udp`, as EC2 names them.
-    pub protocol: String,
-    pub port: u16,
-    pub source: Reference,
-}
-
-/// An inbound rule of a group, with its tags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IngressRule {
-    pub id: String,
-    pub protocol: String,
-    /// -1 when the rule covers every port.
-    pub from_port: i32,
-    pub to_port: i32,
-    pub source: Source,
-    pub tags: BTreeMap<String, String>,
-}
-
-impl IngressRule {
-    /// Whether the rule is exactly this permission, as EC2 would call a
-    /// second authorize of it a duplicate.
-    pub fn grants(&self, permission: &Permission) -> bool {
-        self.protocol.eq_ignore_ascii_case(&permission.protocol)
-            && self.from_port == i32::from(permission.port)
-            && self.to_port == i32::from(permission.port)
-            && self.source == Source::Reference(permission.source.clone())
-    }
-}
-
-/// The outcome of an authorize.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Authorized {
-    /// The rule was created, with these ids.
-    Created(Vec<String>),
-    /// The same rule was already there (`InvalidPermission.Duplicate`).
-    AlreadyExists,
-}
-
-/// Reads and writes the inbound rules of security groups.
-pub trait SecurityGroupRules: Send + Sync {
-    /// The group, or `None` when it does not exist.
-    fn security_group(
-        &self,
-        group_id: &str,
-    ) -> impl Future<Output = Result<Option<SecurityGroup>, AwsError>> + Send;
-
-    /// The id of the VPC's `CloudFront-VPCOrigins-Service-SG`, or `None`
-    /// before the VPC has a VPC origin.
-    fn vpc_origin_group(
-        &self,
-        vpc_id: &str,
-    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
-
-    /// The managed prefix list of that name, or `None`.
-    fn prefix_list_named(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<PrefixList>, AwsError>> + Send;
-
-    /// The managed prefix list of that id, or `None`.
-    fn prefix_list(
-        &self,
-        prefix_list_id: &str,
-    ) -> impl Future<Output = Result<Option<PrefixList>, AwsError>> + Send;
-
-    /// The number of entries the list holds now.
-    fn prefix_list_entry_count(
-        &self,
-        prefix_list_id: &str,
-    ) -> impl Future<Output = Result<u32, AwsError>> + Send;
-
-    /// The group's inbound rules; none when the group does not exist.
-    fn ingress_rules(
-        &self,
-        group_id: &str,
-    ) -> impl Future<Output = Result<Vec<IngressRule>, AwsError>> + Send;
-
-    /// Authorizes one inbound rule, created with the description and tags.
-    fn authorize(
-        &self,
-        group_id: &str,
-        permission: &Permission,
-        description: &str,
-        tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Result<Authorized, AwsError>> + Send;
-
-    /// Revokes the rules; a group or rule already gone is fine.
-    fn revoke(
-        &self,
-        group_id: &str,
-        rule_ids: &[String],
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
-
-    /// Adds a tag to a rule.
-    fn tag_rule(
-        &self,
-        rule_id: &str,
-        key: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
-
-    /// Removes a tag from a rule; a rule already gone is fine.
-    fn untag_rule(
-        &self,
-        rule_id: &str,
-        key: &str,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
-}
 
 /// [`SecurityGroupRules`] on EC2.
 #[derive(Debug, Clone)]
@@ -194,7 +43,7 @@ impl Ec2SecurityGroups {
             .await;
         let mut lists = Vec::new();
         for page in pages {
-            let page = page.map_err(|e| AwsError::from_sdk("DescribeManagedPrefixLists", e))?;
+            let page = page.map_err(|e| sdk_error("DescribeManagedPrefixLists", e))?;
             lists.extend(page.prefix_lists().iter().map(|l| {
                 PrefixList {
                     id: l.prefix_list_id().unwrap_or_default().to_owned(),
@@ -295,7 +144,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
             .group_ids(group_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeSecurityGroups", e));
+            .map_err(|e| sdk_error("DescribeSecurityGroups", e));
         let output = match result {
             Err(err) if err.has_code(GROUP_NOT_FOUND) => return Ok(None),
             other => other?,
@@ -319,7 +168,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
             .filters(filter("vpc-id", vpc_id))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeSecurityGroups", e))?;
+            .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
         Ok(output
             .security_groups()
             .iter()
@@ -358,7 +207,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
         let mut count = 0usize;
         for page in pages {
             count += page
-                .map_err(|e| AwsError::from_sdk("GetManagedPrefixListEntries", e))?
+                .map_err(|e| sdk_error("GetManagedPrefixListEntries", e))?
                 .entries()
                 .len();
         }
@@ -376,7 +225,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
             .await;
         let mut rules = Vec::new();
         for page in pages {
-            let page = page.map_err(|e| AwsError::from_sdk("DescribeSecurityGroupRules", e))?;
+            let page = page.map_err(|e| sdk_error("DescribeSecurityGroupRules", e))?;
             rules.extend(
                 page.security_group_rules()
                     .iter()
@@ -415,7 +264,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
             .set_tag_specifications(tags)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("AuthorizeSecurityGroupIngress", e));
+            .map_err(|e| sdk_error("AuthorizeSecurityGroupIngress", e));
         match result {
             Ok(output) => Ok(Authorized::Created(
                 output
@@ -445,14 +294,14 @@ impl SecurityGroupRules for Ec2SecurityGroups {
         };
         match revoke(rule_ids)
             .await
-            .map_err(|e| AwsError::from_sdk("RevokeSecurityGroupIngress", e))
+            .map_err(|e| sdk_error("RevokeSecurityGroupIngress", e))
         {
             // One missing rule fails the whole call and revokes nothing:
             // retry each, so that the others still go.
             Err(err) if gone(&err) && !err.has_code(GROUP_NOT_FOUND) && rule_ids.len() > 1 => {
                 for id in rule_ids {
                     if let Err(e) = revoke(std::slice::from_ref(id)).await {
-                        let err = AwsError::from_sdk("RevokeSecurityGroupIngress", e);
+                        let err = sdk_error("RevokeSecurityGroupIngress", e);
                         if !gone(&err) {
                             return Err(err);
                         }
@@ -473,7 +322,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
             .send()
             .await
             .map(drop)
-            .map_err(|e| AwsError::from_sdk("CreateTags", e))
+            .map_err(|e| sdk_error("CreateTags", e))
     }
 
     async fn untag_rule(&self, rule_id: &str, key: &str) -> Result<(), AwsError> {
@@ -484,7 +333,7 @@ impl SecurityGroupRules for Ec2SecurityGroups {
             .tags(Tag::builder().key(key).build())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DeleteTags", e))
+            .map_err(|e| sdk_error("DeleteTags", e))
         {
             Err(err) if RULE_NOT_FOUND.iter().any(|c| err.has_code(c)) => Ok(()),
             other => other.map(drop),

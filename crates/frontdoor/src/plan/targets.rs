@@ -1,6 +1,6 @@
 //! Pure planners: desired state against current state gives a plan. No I/O.
 
-use crate::aws::{RegisteredTarget, Target};
+use crate::model::{RegisteredTarget, Target};
 use std::collections::BTreeSet;
 
 /// The writes that bring one target group's targets on one port to the

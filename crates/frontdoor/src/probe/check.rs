@@ -13,13 +13,15 @@ use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use x509_parser::pem::Pem;
 
-use super::config::{ClientCertSource, ConfigError, PROBE_CA_BUNDLE, ProbeConfig};
+use super::config::{ClientCertSource, PROBE_CA_BUNDLE, ProbeConfig};
 use super::identity::{ClientTls, SecretIdentity, SystemClock};
 use super::resolve::{self, Target, Unresolved};
 use super::tls::{TlsBase, client_certificate_alert};
-use crate::aws::secrets::{SecretStore, SecretsManagerStore};
+use crate::aws::secrets::SecretsManagerStore;
+use crate::config::ConfigError;
 use crate::emf::{MetricSet, Unit};
 use crate::error_chain;
+use crate::ports::SecretStore;
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 const USER_AGENT: &str = concat!("frontdoor-health-probe/", env!("CARGO_PKG_VERSION"));
@@ -155,8 +157,19 @@ impl Prober {
         TlsBase::new(extra_roots, PROBE_CA_BUNDLE)
     }
 
-    pub fn config(&self) -> &ProbeConfig {
-        &self.config
+    /// One invocation: probes, writes the metrics as an EMF line on stdout
+    /// (as target-sync does, from the library) and logs the outcome.
+    pub async fn run(&self) -> ProbeSummary {
+        let summary = self.probe().await;
+        if let Err(error) = self.metric_set(&summary).emit() {
+            tracing::error!(%error, "cannot write the EMF metrics");
+        }
+        if summary.healthy {
+            tracing::info!(status = ?summary.status, latency_ms = ?summary.latency_ms, "healthy");
+        } else {
+            tracing::warn!(status = ?summary.status, error = summary.error.as_deref().unwrap_or_default(), "unhealthy");
+        }
+        summary
     }
 
     /// Probes every target at once. An unhealthy API is a result, so this cannot fail.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::status::ExpectedStatus;
+use crate::config::{self, ConfigError, DEFAULT_NAMESPACE, METRIC_NAMESPACE};
 
 pub const PROBE_URL: &str = "PROBE_URL";
 pub const PROBE_EXPECTED_STATUS: &str = "PROBE_EXPECTED_STATUS";
@@ -19,7 +20,6 @@ pub const PROBE_CONNECT_TO: &str = "PROBE_CONNECT_TO";
 pub const PROBE_CA_BUNDLE: &str = "PROBE_CA_BUNDLE";
 pub const PROBE_CLIENT_CERT_FILE: &str = "PROBE_CLIENT_CERT_FILE";
 pub const PROBE_CLIENT_CERT_SECRET: &str = "PROBE_CLIENT_CERT_SECRET";
-pub const METRIC_NAMESPACE: &str = "METRIC_NAMESPACE";
 pub const PROBE_NAME: &str = "PROBE_NAME";
 /// The longest host name DNS allows, and the longest label in it.
 const MAX_HOST_NAME_LEN: usize = 253;
@@ -27,33 +27,8 @@ const MAX_LABEL_LEN: usize = 63;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 const DEFAULT_ATTEMPTS: u32 = 2;
-const DEFAULT_NAMESPACE: &str = "Frontdoor";
-/// CloudWatch's limits on a namespace and on a dimension value.
-const MAX_NAMESPACE_LEN: usize = 255;
+/// CloudWatch's limit on a dimension value.
 const MAX_DIMENSION_VALUE_LEN: usize = 1024;
-
-/// A fault of the probe itself: the function cannot start, and says which
-/// variable is to blame.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{var} is required")]
-    Missing { var: &'static str },
-    #[error("{var} is invalid: {reason}")]
-    Invalid { var: &'static str, reason: String },
-    #[error("{first} and {second} are both set; set one of them")]
-    Conflict {
-        first: &'static str,
-        second: &'static str,
-    },
-    #[error("{var}: {error}")]
-    ClientCertificate {
-        var: &'static str,
-        #[source]
-        error: ClientCertError,
-    },
-    #[error("cannot build the HTTPS client: {0}")]
-    HttpClient(String),
-}
 
 /// Why a client certificate (file or secret) cannot be used. The messages never
 /// quote the PEM, which holds the private key.
@@ -62,7 +37,7 @@ pub enum ClientCertError {
     #[error("cannot read {path}: {reason}")]
     Read { path: PathBuf, reason: String },
     #[error("cannot read the secret: {0}")]
-    Fetch(#[from] crate::aws::AwsError),
+    Fetch(#[from] crate::ports::AwsError),
     #[error("the PEM is malformed")]
     MalformedPem,
     #[error("the PEM holds no certificate")]
@@ -75,26 +50,6 @@ pub enum ClientCertError {
     BadKey(String),
     #[error("the private key does not match the certificate")]
     KeyMismatch,
-}
-
-impl ConfigError {
-    pub(crate) fn invalid(var: &'static str, reason: impl ToString) -> Self {
-        Self::Invalid {
-            var,
-            reason: reason.to_string(),
-        }
-    }
-
-    /// The variable at fault, if one is.
-    pub fn var(&self) -> Option<&'static str> {
-        match self {
-            Self::Missing { var }
-            | Self::Invalid { var, .. }
-            | Self::ClientCertificate { var, .. } => Some(var),
-            // Two variables are at fault; the message names both.
-            Self::Conflict { .. } | Self::HttpClient(_) => None,
-        }
-    }
 }
 
 /// One entry of `PROBE_CONNECT_TO`.
@@ -174,9 +129,7 @@ pub struct ProbeConfig {
 impl ProbeConfig {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        // A value that is not Unicode is passed on lossily, so that it fails its
-        // parse with the variable's name rather than reading as unset.
-        Self::from_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
+        Self::from_lookup(config::var)
     }
 
     /// Reads the variables through `lookup`. An empty value counts as unset, because
@@ -193,11 +146,11 @@ impl ProbeConfig {
             None => ExpectedStatus::default(),
         };
         let timeout = match get(PROBE_TIMEOUT_MS) {
-            Some(ms) => Duration::from_millis(parse_number(PROBE_TIMEOUT_MS, &ms)?),
+            Some(ms) => Duration::from_millis(config::number(PROBE_TIMEOUT_MS, &ms)?),
             None => DEFAULT_TIMEOUT,
         };
         let attempts = match get(PROBE_ATTEMPTS) {
-            Some(n) => parse_number(PROBE_ATTEMPTS, &n)?,
+            Some(n) => config::number(PROBE_ATTEMPTS, &n)?,
             None => DEFAULT_ATTEMPTS,
         };
         let connect_to = match get(PROBE_CONNECT_TO) {
@@ -269,7 +222,7 @@ impl ProbeConfig {
         if self.attempts == 0 {
             return Err(ConfigError::invalid(PROBE_ATTEMPTS, "must be at least 1"));
         }
-        validate_namespace(&self.namespace)?;
+        config::check_namespace(&self.namespace)?;
         if self.probe_name.trim().is_empty()
             || self.probe_name.chars().count() > MAX_DIMENSION_VALUE_LEN
         {
@@ -280,12 +233,6 @@ impl ProbeConfig {
         }
         Ok(())
     }
-}
-
-fn parse_number<T: std::str::FromStr>(var: &'static str, text: &str) -> Result<T, ConfigError> {
-    let text = text.trim();
-    text.parse()
-        .map_err(|_| ConfigError::invalid(var, format!("`{text}` is not a whole number in range")))
 }
 
 fn parse_addresses(list: &str) -> Result<Vec<ConnectTo>, ConfigError> {
@@ -326,29 +273,6 @@ fn is_host_name(text: &str) -> bool {
             .rsplit('.')
             .next()
             .is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// CloudWatch's rules: up to 255 of `0-9A-Za-z.-_/#: `, and `AWS/` is reserved.
-fn validate_namespace(namespace: &str) -> Result<(), ConfigError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
-    if namespace.is_empty()
-        || namespace.len() > MAX_NAMESPACE_LEN
-        || !namespace.chars().all(allowed)
-    {
-        return Err(ConfigError::invalid(
-            METRIC_NAMESPACE,
-            format!(
-                "`{namespace}` must be 1 to {MAX_NAMESPACE_LEN} of 0-9A-Za-z . - _ / # : and space"
-            ),
-        ));
-    }
-    if namespace.starts_with("AWS/") {
-        return Err(ConfigError::invalid(
-            METRIC_NAMESPACE,
-            "the AWS/ prefix is reserved for AWS",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

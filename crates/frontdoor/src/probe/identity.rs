@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use rustls::ClientConfig;
 
 use super::config::{
-    ClientCertError, ClientCertSource, ConfigError, PROBE_CLIENT_CERT_FILE,
-    PROBE_CLIENT_CERT_SECRET,
+    ClientCertError, ClientCertSource, PROBE_CLIENT_CERT_FILE, PROBE_CLIENT_CERT_SECRET,
 };
 use super::tls::TlsBase;
-use crate::aws::secrets::SecretStore;
+use crate::config::ConfigError;
+use crate::ports::SecretStore;
 
 /// How old the secret's copy may grow before it is read again.
 pub const SECRET_MAX_AGE: Duration = Duration::from_secs(15 * 60);
@@ -163,7 +163,7 @@ async fn read_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::AwsError;
+    use crate::ports::AwsError;
     use futures_util::future::BoxFuture;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -15,7 +15,8 @@ use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{AlertDescription, ClientConfig, InconsistentKeys};
 use rustls_platform_verifier::Verifier;
 
-use super::config::{ClientCertError, ConfigError};
+use super::config::ClientCertError;
+use crate::config::ConfigError;
 
 /// The crypto provider and the server-certificate verifier, built once.
 pub(crate) struct TlsBase {

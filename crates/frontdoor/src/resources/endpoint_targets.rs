@@ -1,14 +1,12 @@
 //! `Custom::EndpointTargets`: the ENI private IPs of an interface VPC
 //! endpoint, registered as IP targets of one to five target groups.
 
-use crate::aws::{AwsError, Endpoint, EndpointDirectory, NetworkInterface, TargetRegistry};
-use crate::custom_resource::{self, CustomResource, Failure, Invocation, Request, Success};
-use crate::plan::{self, TargetPlan};
-use crate::props::{self, Properties, PropertyError};
+use crate::cfn::props::{self, Properties, PropertyError};
+use crate::cfn::{Context, CustomResource, Data};
+use crate::plan::{self, EndpointIps, UnknownIps, by_id, endpoint_ips};
+use crate::ports::{AwsError, EndpointDirectory, TargetRegistry};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -56,31 +54,24 @@ impl EndpointTargetsProps {
     }
 }
 
-/// The deterministic physical id: it changes only with the endpoint.
-pub fn physical_id(stack_id: &str, logical_resource_id: &str, vpc_endpoint_id: &str) -> String {
-    format!(
-        "{}/{logical_resource_id}/{vpc_endpoint_id}",
-        custom_resource::stack_name(stack_id)
-    )
-}
-
-/// Orders interfaces by Availability Zone, then IP, so that `IP0…IPn` are
-/// stable across calls.
-pub fn ordered_ips(interfaces: &[NetworkInterface]) -> Vec<String> {
-    let mut pairs: Vec<(&str, Ipv4Addr, &str)> = interfaces
-        .iter()
-        .filter_map(|n| {
-            let ip = n.private_ip.as_deref()?;
-            Some((n.availability_zone.as_str(), ip.parse().ok()?, ip))
-        })
-        .collect();
-    pairs.sort();
-    pairs.into_iter().map(|(_, _, ip)| ip.to_owned()).collect()
+/// Why a `Custom::EndpointTargets` request failed; the `Display` is the `Reason`.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointTargetsError {
+    #[error("VpcEndpointId: {0}.")]
+    UnknownIps(#[from] UnknownIps),
+    #[error(
+        "VpcEndpointId {id} {unsettled} and did not settle before the deadline, so there is no complete set of IPs to register."
+    )]
+    NotSettled { id: String, unsettled: String },
+    #[error("TargetGroupArns names {0}, which does not exist.")]
+    NoTargetGroup(String),
+    #[error("{0}.")]
+    Aws(#[from] AwsError),
 }
 
 /// The `Data` of a response: `Ips`, `IpCount` and `IP0…IPn`.
-pub fn ip_data(ips: &[String]) -> BTreeMap<String, String> {
-    let mut data: BTreeMap<String, String> = ips
+pub fn ip_data(ips: &[String]) -> Data {
+    let mut data: Data = ips
         .iter()
         .enumerate()
         .map(|(i, ip)| (format!("IP{i}"), ip.clone()))
@@ -111,109 +102,71 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         }
     }
 
+    /// The endpoint's IPs as [`endpoint_ips`] defines them, read now.
+    async fn read(&self, endpoint_id: &str) -> Result<Result<EndpointIps, UnknownIps>, AwsError> {
+        let endpoints = by_id(
+            self.directory.endpoints(&[endpoint_id.to_owned()]).await?,
+            |e| &e.id,
+        );
+        let eni_ids = endpoints
+            .get(endpoint_id)
+            .map(|e| e.network_interface_ids.clone())
+            .unwrap_or_default();
+        let interfaces = by_id(self.directory.network_interfaces(&eni_ids).await?, |n| {
+            &n.id
+        });
+        Ok(endpoint_ips(endpoint_id, &endpoints, &interfaces))
+    }
+
     /// Waits for the endpoint to settle (`available`, with an interface for
-    /// every subnet) and returns its ENI IPs, ordered; fails if it is missing,
-    /// not an interface endpoint, has no interfaces, or has not settled
-    /// before the deadline: a partial `Ips` would be published as the whole.
-    async fn resolve(&self, endpoint_id: &str, deadline: Instant) -> Result<Vec<String>, Failure> {
-        let endpoint = loop {
-            let endpoint = self.describe(endpoint_id).await?.ok_or_else(|| {
-                Failure::new(format!(
-                    "VpcEndpointId {endpoint_id} does not exist in this account and Region."
-                ))
-            })?;
-            if endpoint.endpoint_type != "Interface" {
-                return Err(Failure::new(format!(
-                    "VpcEndpointId {endpoint_id} is a {} endpoint; it must be an Interface endpoint.",
-                    endpoint.endpoint_type
-                )));
-            }
-            // A pending endpoint, or an available one with fewer interfaces
-            // than subnets (EC2 is still adding one), is waited for: its
-            // interfaces are not yet the whole set.
-            let unsettled = match endpoint.state.as_str() {
-                "available" if !endpoint.is_transitional() => break endpoint,
-                "available" => format!(
+    /// every subnet) and returns its IPs, ordered. A pending or transitional
+    /// endpoint is waited for until the deadline: a partial `Ips` would be
+    /// published as the whole.
+    async fn settled_ips(
+        &self,
+        endpoint_id: &str,
+        deadline: Instant,
+    ) -> Result<Vec<String>, EndpointTargetsError> {
+        loop {
+            let unsettled = match self.read(endpoint_id).await? {
+                Ok(ips) if !ips.transitional => return Ok(ips.ip_strings()),
+                Ok(ips) => format!(
                     "has {} network interfaces for {} subnets (EC2 is still adding interfaces)",
-                    endpoint.network_interface_ids.len(),
-                    endpoint.subnet_ids.len()
+                    ips.interfaces.len(),
+                    ips.subnets
                 ),
-                "pending" | "pendingacceptance" => format!("is {}", endpoint.state),
-                state => {
-                    return Err(Failure::new(format!(
-                        "VpcEndpointId {endpoint_id} is {state}, not available, so there are no IPs to register."
-                    )));
+                Err(UnknownIps::NotAvailable { state, .. })
+                    if matches!(state.as_str(), "pending" | "pendingacceptance") =>
+                {
+                    format!("is {state}")
                 }
+                Err(unknown) => return Err(unknown.into()),
             };
             if Instant::now() + self.poll_interval + GIVE_UP_BEFORE_DEADLINE >= deadline {
-                return Err(Failure::new(format!(
-                    "VpcEndpointId {endpoint_id} {unsettled} and did not settle before the deadline, so there is no complete set of IPs to register."
-                )));
+                return Err(EndpointTargetsError::NotSettled {
+                    id: endpoint_id.to_owned(),
+                    unsettled,
+                });
             }
             tracing::info!(endpoint_id, %unsettled, "waiting for the endpoint to settle");
             tokio::time::sleep(self.poll_interval).await;
-        };
-        if endpoint.network_interface_ids.is_empty() {
-            return Err(Failure::new(format!(
-                "VpcEndpointId {endpoint_id} has no network interfaces; give it subnets before registering its IPs."
-            )));
         }
-        let interfaces = self
-            .directory
-            .network_interfaces(&endpoint.network_interface_ids)
-            .await
-            .map_err(aws_failure)?;
-        let ips = ordered_ips(&interfaces);
-        if ips.len() != endpoint.network_interface_ids.len() {
-            return Err(Failure::new(format!(
-                "VpcEndpointId {endpoint_id} lists {} network interfaces but {} of them could be described with an IPv4 address.",
-                endpoint.network_interface_ids.len(),
-                ips.len()
-            )));
-        }
-        Ok(ips)
-    }
-
-    async fn describe(&self, endpoint_id: &str) -> Result<Option<Endpoint>, Failure> {
-        let endpoints = self
-            .directory
-            .endpoints(&[endpoint_id.to_owned()])
-            .await
-            .map_err(aws_failure)?;
-        Ok(endpoints.into_iter().find(|e| e.id == endpoint_id))
-    }
-
-    /// The endpoint's current IPs for a Delete or a clean-up: `None` when the
-    /// endpoint or its interfaces are gone, since then nothing is ours to find.
-    async fn current_ips(&self, endpoint_id: &str) -> Result<Option<BTreeSet<String>>, Failure> {
-        let Some(endpoint) = self.describe(endpoint_id).await? else {
-            return Ok(None);
-        };
-        let interfaces = self
-            .directory
-            .network_interfaces(&endpoint.network_interface_ids)
-            .await
-            .map_err(aws_failure)?;
-        let ips: BTreeSet<String> = ordered_ips(&interfaces).into_iter().collect();
-        Ok((!ips.is_empty()).then_some(ips))
     }
 
     /// Registers the IPs on the port in every group, where missing.
-    async fn register(&self, props: &EndpointTargetsProps, ips: &[String]) -> Result<(), Failure> {
-        let desired: BTreeSet<String> = ips.iter().cloned().collect();
+    async fn register(
+        &self,
+        props: &EndpointTargetsProps,
+        ips: &BTreeSet<String>,
+    ) -> Result<(), EndpointTargetsError> {
         for arn in &props.target_group_arns {
             let current = self
                 .registry
                 .targets(arn)
-                .await
-                .map_err(aws_failure)?
-                .ok_or_else(|| {
-                    Failure::new(format!(
-                        "TargetGroupArns names {arn}, which does not exist."
-                    ))
-                })?;
-            let plan = plan::registration_plan(&desired, props.port, &current);
-            self.apply(arn, &plan).await?;
+                .await?
+                .ok_or_else(|| EndpointTargetsError::NoTargetGroup(arn.clone()))?;
+            let plan = plan::registration_plan(ips, props.port, &current);
+            self.registry.apply(arn, &plan).await?;
         }
         Ok(())
     }
@@ -224,105 +177,17 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         arns: &[String],
         port: u16,
         ips: &BTreeSet<String>,
-    ) -> Result<(), Failure> {
+    ) -> Result<(), EndpointTargetsError> {
         for arn in arns {
-            let Some(current) = self.registry.targets(arn).await.map_err(aws_failure)? else {
+            let Some(current) = self.registry.targets(arn).await? else {
                 continue;
             };
-            self.apply(arn, &plan::removal_plan(ips, port, &current))
+            self.registry
+                .apply(arn, &plan::removal_plan(ips, port, &current))
                 .await?;
         }
         Ok(())
     }
-
-    async fn apply(&self, arn: &str, plan: &TargetPlan) -> Result<(), Failure> {
-        if !plan.register.is_empty() {
-            tracing::info!(target_group = arn, targets = ?plan.register, "registering");
-            self.registry
-                .register(arn, &plan.register)
-                .await
-                .map_err(aws_failure)?;
-        }
-        if !plan.deregister.is_empty() {
-            tracing::info!(target_group = arn, targets = ?plan.deregister, "deregistering");
-            self.registry
-                .deregister(arn, &plan.deregister)
-                .await
-                .map_err(aws_failure)?;
-        }
-        Ok(())
-    }
-
-    async fn create(
-        &self,
-        props: &EndpointTargetsProps,
-        id: String,
-        deadline: Instant,
-    ) -> Result<Success, Failure> {
-        let ips = self.resolve(&props.vpc_endpoint_id, deadline).await?;
-        self.register(props, &ips).await?;
-        Ok(Success {
-            physical_resource_id: id,
-            data: ip_data(&ips),
-        })
-    }
-
-    /// An Update on the same endpoint: register for the new properties, then
-    /// remove the endpoint's IPs from the (group, port) pairs no longer listed.
-    async fn update_in_place(
-        &self,
-        props: &EndpointTargetsProps,
-        old: Option<EndpointTargetsProps>,
-        id: String,
-        deadline: Instant,
-    ) -> Result<Success, Failure> {
-        let success = self.create(props, id, deadline).await?;
-        if let Some(old) = old.filter(|old| old.vpc_endpoint_id == props.vpc_endpoint_id) {
-            let dropped: Vec<String> = old
-                .target_group_arns
-                .iter()
-                .filter(|arn| old.port != props.port || !props.target_group_arns.contains(arn))
-                .cloned()
-                .collect();
-            if !dropped.is_empty() {
-                let ips: BTreeSet<String> = ip_list(&success.data).collect();
-                self.deregister(&dropped, old.port, &ips).await?;
-            }
-        }
-        Ok(success)
-    }
-
-    async fn delete(
-        &self,
-        props: Result<EndpointTargetsProps, PropertyError>,
-        id: String,
-    ) -> Result<Success, Failure> {
-        let done = Success {
-            physical_resource_id: id,
-            data: BTreeMap::new(),
-        };
-        // Properties that never parsed never created anything.
-        let Ok(props) = props else {
-            return Ok(done);
-        };
-        if let Some(ips) = self.current_ips(&props.vpc_endpoint_id).await? {
-            self.deregister(&props.target_group_arns, props.port, &ips)
-                .await?;
-        }
-        Ok(done)
-    }
-}
-
-fn ip_list(data: &BTreeMap<String, String>) -> impl Iterator<Item = String> + '_ {
-    data.get("Ips")
-        .into_iter()
-        .flat_map(|ips| ips.split(','))
-        .filter(|ip| !ip.is_empty())
-        .map(str::to_owned)
-}
-
-fn aws_failure(err: AwsError) -> Failure {
-    Failure::new(format!("{err}."))
 }
 
 impl<D, R> CustomResource for EndpointTargets<D, R>
@@ -330,47 +195,80 @@ where
     D: EndpointDirectory + 'static,
     R: TargetRegistry + 'static,
 {
-    fn physical_resource_id(&self, request: &Request) -> Option<String> {
-        let common = custom_resource::common(request);
-        let props = EndpointTargetsProps::parse(common.properties).ok()?;
-        Some(physical_id(
-            common.stack_id,
-            common.logical_resource_id,
-            &props.vpc_endpoint_id,
-        ))
+    type Properties = EndpointTargetsProps;
+    type Error = EndpointTargetsError;
+
+    fn parse(properties: &Value) -> Result<Self::Properties, PropertyError> {
+        EndpointTargetsProps::parse(properties)
     }
 
-    async fn handle(
+    /// Another endpoint is another resource; other groups or another port
+    /// are an Update in place.
+    fn identity(properties: &Self::Properties) -> &str {
+        &properties.vpc_endpoint_id
+    }
+
+    async fn create(
         &self,
-        request: Arc<Request>,
-        invocation: Invocation,
-    ) -> Result<Success, Failure> {
-        let common = custom_resource::common(&request);
-        let id_for = |props: &EndpointTargetsProps| {
-            physical_id(
-                common.stack_id,
-                common.logical_resource_id,
-                &props.vpc_endpoint_id,
-            )
-        };
-        match request.as_ref() {
-            Request::Create(_) => {
-                let props = EndpointTargetsProps::parse(common.properties)?;
-                self.create(&props, id_for(&props), invocation.deadline)
-                    .await
+        properties: &Self::Properties,
+        context: &Context<'_>,
+    ) -> Result<Data, EndpointTargetsError> {
+        let ips = self
+            .settled_ips(&properties.vpc_endpoint_id, context.deadline)
+            .await?;
+        self.register(properties, &ips.iter().cloned().collect())
+            .await?;
+        Ok(ip_data(&ips))
+    }
+
+    /// On the same endpoint: register for the new properties, then remove
+    /// the endpoint's IPs from the (group, port) pairs no longer listed.
+    async fn update(
+        &self,
+        properties: &Self::Properties,
+        old: Option<&Self::Properties>,
+        context: &Context<'_>,
+    ) -> Result<Data, EndpointTargetsError> {
+        let ips = self
+            .settled_ips(&properties.vpc_endpoint_id, context.deadline)
+            .await?;
+        let ip_set: BTreeSet<String> = ips.iter().cloned().collect();
+        self.register(properties, &ip_set).await?;
+        if let Some(old) = old.filter(|old| old.vpc_endpoint_id == properties.vpc_endpoint_id) {
+            let dropped: Vec<String> = old
+                .target_group_arns
+                .iter()
+                .filter(|arn| {
+                    old.port != properties.port || !properties.target_group_arns.contains(arn)
+                })
+                .cloned()
+                .collect();
+            self.deregister(&dropped, old.port, &ip_set).await?;
+        }
+        Ok(ip_data(&ips))
+    }
+
+    /// Removes the endpoint's IPs, as the one definition reads them now.
+    /// When they are unknown (the endpoint or its interfaces are gone) there
+    /// is nothing that is provably ours to remove, and nothing is touched.
+    async fn delete(
+        &self,
+        properties: &Self::Properties,
+        _context: &Context<'_>,
+    ) -> Result<(), EndpointTargetsError> {
+        match self.read(&properties.vpc_endpoint_id).await? {
+            Ok(ips) => {
+                self.deregister(
+                    &properties.target_group_arns,
+                    properties.port,
+                    &ips.ip_set(),
+                )
+                .await
             }
-            Request::Update(update) => {
-                let props = EndpointTargetsProps::parse(common.properties)?;
-                let old = EndpointTargetsProps::parse(&update.old_resource_properties).ok();
-                self.update_in_place(&props, old, id_for(&props), invocation.deadline)
-                    .await
+            Err(unknown) => {
+                tracing::info!(reason = %unknown, "the endpoint's IPs are unknown: nothing to deregister");
+                Ok(())
             }
-            Request::Delete(delete) => {
-                let props = EndpointTargetsProps::parse(common.properties);
-                self.delete(props, delete.physical_resource_id.clone())
-                    .await
-            }
-            _ => Err(Failure::new("Unknown RequestType.")),
         }
     }
 }
@@ -383,23 +281,9 @@ mod tests {
     const ARN: &str =
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
 
-    fn eni(az: &str, ip: &str) -> NetworkInterface {
-        NetworkInterface {
-            id: format!("eni-{ip}"),
-            availability_zone: az.into(),
-            private_ip: Some(ip.into()),
-        }
-    }
-
     #[test]
-    fn ips_are_ordered_by_zone_then_numerically() {
-        let enis = [
-            eni("us-east-1b", "10.0.1.5"),
-            eni("us-east-1a", "10.0.0.20"),
-            eni("us-east-1a", "10.0.0.3"),
-        ];
-        assert_eq!(ordered_ips(&enis), ["10.0.0.3", "10.0.0.20", "10.0.1.5"]);
-        let data = ip_data(&ordered_ips(&enis));
+    fn data_lists_every_ip_in_order() {
+        let data = ip_data(&["10.0.0.3".into(), "10.0.0.20".into(), "10.0.1.5".into()]);
         assert_eq!(data["IP0"], "10.0.0.3");
         assert_eq!(data["IP2"], "10.0.1.5");
         assert_eq!(data["IpCount"], "3");
@@ -452,22 +336,5 @@ mod tests {
                 "{value}"
             );
         }
-    }
-
-    #[test]
-    fn the_physical_id_changes_only_with_the_endpoint() {
-        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/front/1234";
-        assert_eq!(
-            physical_id(stack, "Targets", "vpce-1"),
-            physical_id(stack, "Targets", "vpce-1")
-        );
-        assert_ne!(
-            physical_id(stack, "Targets", "vpce-1"),
-            physical_id(stack, "Targets", "vpce-2")
-        );
-        assert_eq!(
-            physical_id(stack, "Targets", "vpce-1"),
-            "front/Targets/vpce-1"
-        );
     }
 }

@@ -1,0 +1,130 @@
+//! The domain: endpoints, their interfaces, targets and security-group rules,
+//! as far as this project cares. Plain data, with no AWS SDK types: the
+//! planners and the resources speak these, the adapters in [`crate::aws`]
+//! translate.
+
+use std::collections::BTreeMap;
+
+/// An interface VPC endpoint, as far as this project cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    pub endpoint_type: String,
+    /// `available`, `pending`, `deleting`, `deleted`, …
+    pub state: String,
+    pub subnet_ids: Vec<String>,
+    pub network_interface_ids: Vec<String>,
+}
+
+impl Endpoint {
+    /// `available` with fewer interfaces than subnets: EC2 is still adding
+    /// an interface for a new subnet, so the list is not yet the whole set.
+    pub fn is_transitional(&self) -> bool {
+        self.state == "available" && self.network_interface_ids.len() < self.subnet_ids.len()
+    }
+}
+
+/// A network interface and its primary private IPv4 address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkInterface {
+    pub id: String,
+    pub availability_zone: String,
+    pub private_ip: Option<String>,
+}
+
+/// An IP target on a port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Target {
+    pub ip: String,
+    pub port: u16,
+}
+
+/// A registered target and its health state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredTarget {
+    pub target: Target,
+    pub draining: bool,
+}
+
+/// A managed prefix list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixList {
+    pub id: String,
+    pub name: String,
+    pub family: Family,
+    /// How many rules a reference to the list weighs against the group's
+    /// quota. EC2 leaves it out for some AWS-managed lists (moto for all).
+    pub max_entries: Option<u32>,
+    /// `AWS` for an AWS-managed list, else the account's id.
+    pub owner_id: Option<String>,
+}
+
+/// The address family of a CIDR or a prefix list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// A security group, as far as this project cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: String,
+    pub vpc_id: Option<String>,
+}
+
+/// What a rule that this project writes admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reference {
+    PrefixList(String),
+    Group(String),
+}
+
+/// What an existing ingress rule admits traffic from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Source {
+    Reference(Reference),
+    Cidr(Family),
+}
+
+/// An inbound rule to authorize: one port of one protocol, from one reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Permission {
+    /// `tcp` or `udp`, as EC2 names them.
+    pub protocol: String,
+    pub port: u16,
+    pub source: Reference,
+}
+
+/// An inbound rule of a group, with its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngressRule {
+    pub id: String,
+    pub protocol: String,
+    /// -1 when the rule covers every port.
+    pub from_port: i32,
+    pub to_port: i32,
+    pub source: Source,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl IngressRule {
+    /// Whether the rule is exactly this permission, as EC2 would call a
+    /// second authorize of it a duplicate.
+    pub fn grants(&self, permission: &Permission) -> bool {
+        self.protocol.eq_ignore_ascii_case(&permission.protocol)
+            && self.from_port == i32::from(permission.port)
+            && self.to_port == i32::from(permission.port)
+            && self.source == Source::Reference(permission.source.clone())
+    }
+}
+
+/// The outcome of an authorize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorized {
+    /// The rule was created, with these ids.
+    Created(Vec<String>),
+    /// The same rule was already there (`InvalidPermission.Duplicate`).
+    AlreadyExists,
+}

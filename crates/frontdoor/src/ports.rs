@@ -1,0 +1,166 @@
+//! The ports: what the logic needs from AWS, as traits, so that it can be
+//! tested with fakes and the SDK stays in the adapters ([`crate::aws`]).
+
+use crate::model::{
+    Authorized, Endpoint, IngressRule, NetworkInterface, Permission, PrefixList, RegisteredTarget,
+    SecurityGroup, Target,
+};
+use crate::plan::TargetPlan;
+use futures_util::future::BoxFuture;
+use std::collections::BTreeMap;
+use std::future::Future;
+
+/// An AWS call that failed after the SDK's own retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+/// Read access to VPC endpoints and their network interfaces.
+pub trait EndpointDirectory: Send + Sync {
+    /// Describes the endpoints; ids that do not exist are left out.
+    fn endpoints(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<Endpoint>, AwsError>> + Send;
+
+    /// Describes the network interfaces; ids that do not exist are left out.
+    /// An empty list returns nothing, without a call (EC2 would answer with
+    /// every interface of the account).
+    fn network_interfaces(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<NetworkInterface>, AwsError>> + Send;
+}
+
+/// Read and write access to target groups.
+pub trait TargetRegistry: Send + Sync {
+    /// The group's targets, or `None` when the group does not exist.
+    fn targets(
+        &self,
+        target_group_arn: &str,
+    ) -> impl Future<Output = Result<Option<Vec<RegisteredTarget>>, AwsError>> + Send;
+
+    fn register(
+        &self,
+        target_group_arn: &str,
+        targets: &[Target],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Deregisters; a group already gone or a target not registered is fine.
+    fn deregister(
+        &self,
+        target_group_arn: &str,
+        targets: &[Target],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Applies a plan: registers first, so that the group is never emptier
+    /// than it must be, then deregisters. The one applier of target plans,
+    /// for the custom resource and target-sync alike.
+    fn apply(
+        &self,
+        target_group_arn: &str,
+        plan: &TargetPlan,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        async move {
+            if !plan.register.is_empty() {
+                tracing::info!(target_group = target_group_arn, targets = ?plan.register, "registering");
+                self.register(target_group_arn, &plan.register).await?;
+            }
+            if !plan.deregister.is_empty() {
+                tracing::info!(target_group = target_group_arn, targets = ?plan.deregister, "deregistering");
+                self.deregister(target_group_arn, &plan.deregister).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads and writes the inbound rules of security groups.
+pub trait SecurityGroupRules: Send + Sync {
+    /// The group, or `None` when it does not exist.
+    fn security_group(
+        &self,
+        group_id: &str,
+    ) -> impl Future<Output = Result<Option<SecurityGroup>, AwsError>> + Send;
+
+    /// The id of the VPC's `CloudFront-VPCOrigins-Service-SG`, or `None`
+    /// before the VPC has a VPC origin.
+    fn vpc_origin_group(
+        &self,
+        vpc_id: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+
+    /// The managed prefix list of that name, or `None`.
+    fn prefix_list_named(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<PrefixList>, AwsError>> + Send;
+
+    /// The managed prefix list of that id, or `None`.
+    fn prefix_list(
+        &self,
+        prefix_list_id: &str,
+    ) -> impl Future<Output = Result<Option<PrefixList>, AwsError>> + Send;
+
+    /// The number of entries the list holds now.
+    fn prefix_list_entry_count(
+        &self,
+        prefix_list_id: &str,
+    ) -> impl Future<Output = Result<u32, AwsError>> + Send;
+
+    /// The group's inbound rules; none when the group does not exist.
+    fn ingress_rules(
+        &self,
+        group_id: &str,
+    ) -> impl Future<Output = Result<Vec<IngressRule>, AwsError>> + Send;
+
+    /// Authorizes one inbound rule, created with the description and tags.
+    fn authorize(
+        &self,
+        group_id: &str,
+        permission: &Permission,
+        description: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<Authorized, AwsError>> + Send;
+
+    /// Revokes the rules; a group or rule already gone is fine.
+    fn revoke(
+        &self,
+        group_id: &str,
+        rule_ids: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Adds a tag to a rule.
+    fn tag_rule(
+        &self,
+        rule_id: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// Removes a tag from a rule; a rule already gone is fine.
+    fn untag_rule(
+        &self,
+        rule_id: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// Reads the current `SecretString` of a secret.
+///
+/// Boxed futures keep the trait object-safe: the probe holds a store only when a
+/// secret is configured, without a type parameter for that case.
+pub trait SecretStore: Send + Sync {
+    /// The secret's `SecretString`; a secret stored as binary is an error.
+    fn secret_string<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<String, AwsError>>;
+}
