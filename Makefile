@@ -53,8 +53,12 @@ clean:
 	cargo clean
 
 # The whole lifecycle on a local AWS emulator (moto_server), with the four real
-# binaries under `cargo lambda watch`: demo/demo.py builds them (with a progress
-# line), starts and stops everything by PID, and names the step that failed.
+# binaries on the Lambda Runtime API of `cargo lambda watch --only-lambda-apis`.
+# demo/demo.py runs `cargo build --workspace --all-targets` (with a progress
+# line): the same features and artifacts as test-rust's `cargo test`, so after
+# it nothing is compiled again. It starts the binaries from
+# $(CARGO_TARGET_DIR)/debug itself, stops everything by PID, and names the step
+# that failed.
 # demo/ and bench/ run as modules from the root, and import tools/frontdoor_dev.
 demo: venv
 	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m demo.demo

@@ -1,13 +1,14 @@
 """`make demo`: the whole frontdoor lifecycle on a local AWS emulator.
 
-It builds the four function binaries, starts moto_server, provisions what the
-stack would (a VPC, three private subnets, the execute-api interface endpoint,
-an IP target group, the load balancer's security group and the
-CloudFront-VPCOrigins-Service-SG group), and runs the four real binaries under
-`cargo lambda watch`, invoked with the events from events/ filled in with the
-ids it made. Each step checks what it claims; the first failed check ends the
-demo with a non-zero exit that names the step. Everything it started is
-stopped by PID on the way out.
+It builds the workspace as `cargo test --workspace --all-targets` does (so
+after `make test-rust` the build compiles nothing), starts moto_server,
+provisions what the stack would (a VPC, three private subnets, the execute-api
+interface endpoint, an IP target group, the load balancer's security group and
+the CloudFront-VPCOrigins-Service-SG group), and runs the four real binaries
+against the Lambda Runtime API that `cargo lambda watch` serves, invoked with
+the events from events/ filled in with the ids it made. Each step checks what
+it claims; the first failed check ends the demo with a non-zero exit that names
+the step. Everything it started is stopped by PID on the way out.
 
 Tooling, not product code: boto3 from the venv only provisions, reads and
 breaks things on purpose. The functions do the work. Run from the repository
@@ -26,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from demo.watch import Watch
+from demo.watch import Watch, target_dir
 from frontdoor_dev import ROOT
 from frontdoor_dev.events import custom_resource_event, event
 from frontdoor_dev.moto import PORT, REGION, TEST_CREDENTIALS, StackFixture, start_moto
@@ -82,9 +83,15 @@ def elapsed() -> str:
 
 
 def build() -> None:
-    """`cargo build --workspace --bins`, with a progress line (a cold build is long)."""
-    heading("Build: the four function binaries (cargo build --workspace --bins)")
-    cmd = ["cargo", "build", "--workspace", "--bins", "--color", "never"]
+    """`cargo build --workspace --all-targets`, with a progress line (a cold build is long).
+
+    `--all-targets` resolves features as `cargo test --workspace --all-targets`
+    (`make test-rust`) does, so the two share every artifact: after the tests,
+    this build compiles nothing. `--bins` alone, or `cargo lambda watch`
+    building each function, would resolve them differently and compile the SDK
+    crates again."""
+    heading("Build: the workspace, as cargo test builds it (cargo build --workspace --all-targets)")
+    cmd = ["cargo", "build", "--workspace", "--all-targets", "--color", "never"]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
     )
@@ -107,7 +114,7 @@ def build() -> None:
             shown = now
             text = (
                 f"    building... {compiled} crates compiled, {now - t0:.0f}s elapsed, now {last} "
-                "(a cold build takes ~10 min on 2 cores; later runs take seconds)"
+                "(a cold build takes ~10 min on 2 cores; after `make test-rust` or an earlier run, seconds)"
             )
             if tty:
                 print("\r" + text[:150].ljust(150), end="", flush=True)
@@ -117,7 +124,7 @@ def build() -> None:
         print()
     if proc.wait() != 0:
         say("\n".join(tail))
-        raise StepFailed("build: cargo build --workspace --bins failed")
+        raise StepFailed("build: cargo build --workspace --all-targets failed")
     say(f"    built in {time.monotonic() - t0:.0f}s ({compiled} crates compiled)")
 
 
@@ -279,6 +286,8 @@ def main() -> int:
         }
         watch = Watch(procs, workdir, env, venv_tool("cargo-lambda"))
         say(f"  cargo lambda watch (Lambda Runtime API emulator) on 127.0.0.1:{watch.port}")
+        say(f"  the four function binaries from {target_dir() / 'debug'}, started beside it on its Runtime API:")
+        say("    " + ", ".join(f"{name} (pid {proc.pid})" for name, proc in watch.functions.items()))
         say(f"  target-sync's FRONTDOOR_BINDINGS = {env['FRONTDOOR_BINDINGS']}")
         endpoint_ips = set(stack.enis)
 
@@ -420,7 +429,7 @@ def main() -> int:
         return 0
     except StepFailed as failure:
         if watch is not None:
-            say("\n  The functions' last output (cargo lambda watch):")
+            say("\n  The functions' last output (cargo-lambda-watch.log):")
             for line in watch.log.read_text(errors="replace").splitlines()[-15:]:
                 say(f"    | {line}")
         say()

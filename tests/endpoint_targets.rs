@@ -3,7 +3,7 @@
 use frontdoor::cfn::props::PropertyError;
 use frontdoor::cfn::{Context, CustomResource, Data, Settings};
 use frontdoor_tests::cfn::{
-    self, Events, Protocol, ResponseUrl, assert_failed_naming, assert_success, invoke,
+    self, Events, Protocol, ResponseUrl, assert_failed_naming, assert_success, id_of, invoke,
     lambda_deadline_in,
 };
 use frontdoor_tests::moto::Account;
@@ -105,18 +105,18 @@ async fn update_in_place_moves_targets_between_groups_and_ports() {
     let created = f
         .invoke(f.events.create(props(&endpoint, &[&a], None)))
         .await;
-    let id = created["PhysicalResourceId"].as_str().unwrap();
+    let id = id_of(&created);
 
     // A new group and a new port: same endpoint, so the same id and no Delete follows.
     let updated = f
         .invoke(f.events.update(
-            id,
+            &id,
             props(&endpoint, &[&b], Some("8443")),
             props(&endpoint, &[&a], None),
         ))
         .await;
     assert_success(&updated);
-    assert_eq!(updated["PhysicalResourceId"], id);
+    assert_eq!(id_of(&updated), id);
     assert_eq!(f.account.ips_on(&b, 8443).await, ips);
     assert!(
         f.account.targets(&a).await.is_empty(),
@@ -126,7 +126,7 @@ async fn update_in_place_moves_targets_between_groups_and_ports() {
     // The port back to 443 in the same group.
     let updated = f
         .invoke(f.events.update(
-            id,
+            &id,
             props(&endpoint, &[&b], None),
             props(&endpoint, &[&b], Some("8443")),
         ))
@@ -154,7 +154,7 @@ async fn replacement_then_cleanup_delete_keeps_exactly_the_current_ips() {
 
     let p1 = props(&old_endpoint, &[&a], None);
     let created = f.invoke(f.events.create(p1.clone())).await;
-    let old_id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let old_id = id_of(&created);
 
     let p2 = props(&old_endpoint, &[&a, &b], None);
     assert_success(&f.invoke(f.events.update(&old_id, p2.clone(), p1)).await);
@@ -165,7 +165,7 @@ async fn replacement_then_cleanup_delete_keeps_exactly_the_current_ips() {
         .invoke(f.events.update(&old_id, p3.clone(), p2.clone()))
         .await;
     assert_success(&replaced);
-    let new_id = replaced["PhysicalResourceId"].as_str().unwrap().to_owned();
+    let new_id = id_of(&replaced);
     assert_ne!(new_id, old_id, "another endpoint means another physical id");
 
     assert_success(&f.invoke(f.events.delete(&old_id, p2)).await);
@@ -197,13 +197,7 @@ async fn delete_touches_only_this_resources_ips_on_its_port() {
     f.account.register(&group, "10.9.9.9", 443).await;
     f.account.register(&group, &ips[0], 9443).await;
 
-    assert_success(
-        &f.invoke(
-            f.events
-                .delete(created["PhysicalResourceId"].as_str().unwrap(), p),
-        )
-        .await,
-    );
+    assert_success(&f.invoke(f.events.delete(&id_of(&created), p)).await);
     let mut untouched = vec!["10.9.9.9:443".to_owned(), format!("{}:9443", ips[0])];
     untouched.sort();
     assert_eq!(f.account.targets(&group).await, untouched);
@@ -215,19 +209,13 @@ async fn delete_succeeds_when_the_group_or_the_endpoint_is_gone() {
     let endpoint = f.account.endpoint(&f.vpc, 2).await;
     let group = f.account.target_group(&f.vpc, "a").await;
     let p = props(&endpoint, &[&group], None);
-    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&f.invoke(f.events.create(p.clone())).await);
     f.account.delete_target_group(&group).await;
     assert_success(&f.invoke(f.events.delete(&id, p)).await);
 
     let other = f.account.target_group(&f.vpc, "b").await;
     let p = props(&endpoint, &[&other], None);
-    let id = f.invoke(f.events.create(p.clone())).await["PhysicalResourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = id_of(&f.invoke(f.events.create(p.clone())).await);
     f.account.delete_endpoint(&endpoint).await;
     f.account.register(&other, "10.9.9.9", 443).await;
     let response = f.invoke(f.events.delete(&id, p)).await;
@@ -252,12 +240,7 @@ async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
     let bad = json!({"VpcEndpointId": endpoint, "TargetGroupArns": [group], "Port": "https"});
     let failed = f.invoke(f.events.create(bad.clone())).await;
     assert_failed_naming(&failed, &["Port"]);
-    let deleted = f
-        .invoke(
-            f.events
-                .delete(failed["PhysicalResourceId"].as_str().unwrap(), bad),
-        )
-        .await;
+    let deleted = f.invoke(f.events.delete(&id_of(&failed), bad)).await;
     assert_success(&deleted);
     assert_eq!(deleted["PhysicalResourceId"], failed["PhysicalResourceId"]);
 
@@ -266,13 +249,7 @@ async fn delete_after_a_failed_create_succeeds_and_touches_nothing() {
     let p = props(&endpoint, &[&missing], None);
     let failed = f.invoke(f.events.create(p.clone())).await;
     assert_failed_naming(&failed, &["TargetGroupArns"]);
-    assert_success(
-        &f.invoke(
-            f.events
-                .delete(failed["PhysicalResourceId"].as_str().unwrap(), p),
-        )
-        .await,
-    );
+    assert_success(&f.invoke(f.events.delete(&id_of(&failed), p)).await);
     assert_eq!(f.account.targets(&group).await, ["10.9.9.9:443"]);
 }
 

@@ -59,6 +59,13 @@ impl Fixture {
         Self::start_for("localhost").await
     }
 
+    /// Probes the path with two attempts.
+    async fn probe_twice(&self, path: &str) -> ProbeSummary {
+        let mut config = self.config(path);
+        config.attempts = 2;
+        probe(config).await.1
+    }
+
     async fn start_for(dns_name: &str) -> Self {
         let ca = TestCa::new("frontdoor test CA");
         let identity = ca.issue(dns_name, CERT_VALIDITY);
@@ -157,9 +164,7 @@ async fn certificate_days_remaining_is_the_served_certificates() {
 #[tokio::test]
 async fn an_unexpected_status_is_unhealthy_after_every_attempt() {
     let fixture = Fixture::start().await;
-    let mut config = fixture.config("/status/503");
-    config.attempts = 2;
-    let (_, summary) = probe(config).await;
+    let summary = fixture.probe_twice("/status/503").await;
 
     assert!(!summary.healthy);
     assert_eq!(summary.status, Some(503));
@@ -181,9 +186,7 @@ async fn an_unexpected_status_is_unhealthy_after_every_attempt() {
 #[tokio::test]
 async fn a_later_attempt_can_make_the_probe_healthy() {
     let fixture = Fixture::start().await;
-    let mut config = fixture.config("/flaky");
-    config.attempts = 2;
-    let (_, summary) = probe(config).await;
+    let summary = fixture.probe_twice("/flaky").await;
     assert!(summary.healthy, "{summary:#?}");
     assert_eq!(only_target(&summary).attempts, 2);
 
@@ -242,12 +245,17 @@ async fn a_server_that_never_answers_times_out() {
     assert_eq!(fixture.server.requests().len(), 2);
 }
 
-#[tokio::test]
-async fn connection_refused_is_unhealthy() {
+/// Probes a port where nothing listens.
+async fn probe_a_closed_port() -> (Prober, ProbeSummary) {
     let fixture = Fixture::start().await;
     let dead = closed_port().await;
     let url = format!("https://localhost:{}/health", dead.port());
-    let (_, summary) = probe(config(&url, fixture.bundle.path())).await;
+    probe(config(&url, fixture.bundle.path())).await
+}
+
+#[tokio::test]
+async fn connection_refused_is_unhealthy() {
+    let (_, summary) = probe_a_closed_port().await;
 
     assert!(!summary.healthy);
     assert_eq!(summary.status, None);
@@ -399,10 +407,7 @@ async fn emf_line_of_a_healthy_probe() {
 
 #[tokio::test]
 async fn emf_line_of_an_unreachable_api() {
-    let fixture = Fixture::start().await;
-    let dead = closed_port().await;
-    let url = format!("https://localhost:{}/health", dead.port());
-    let (prober, summary) = probe(config(&url, fixture.bundle.path())).await;
+    let (prober, summary) = probe_a_closed_port().await;
     let doc = emf(&prober, &summary);
 
     assert_eq!(doc["Healthy"], json!(0.0));
@@ -550,27 +555,17 @@ fn error_text(summary: &ProbeSummary) -> &str {
 async fn mutual_tls_without_a_client_certificate_says_the_server_wants_one() {
     let mtls = MutualTls::start().await;
     let (_, summary) = probe(mtls.config(&[])).await;
-
-    assert!(!summary.healthy, "{summary:#?}");
-    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
-    let error = error_text(&summary);
-    assert!(
-        error.contains("the server requires a client certificate and none is configured"),
-        "{error}"
+    assert_refused_in_the_handshake(
+        &mtls,
+        &summary,
+        "the server requires a client certificate and none is configured",
     );
-    assert!(mtls.server.requests().is_empty());
 }
 
 #[tokio::test]
 async fn mutual_tls_with_the_client_certificate_file_is_healthy() {
     let mtls = MutualTls::start().await;
-    let pem = TempFile::new(
-        "client.pem",
-        mtls.client_ca.issue_client_pem("probe").as_bytes(),
-    );
-    let path = pem.path().display().to_string();
-    let (_, summary) = probe(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)])).await;
-
+    let summary = probe_with_client_file(&mtls, &mtls.client_ca.issue_client_pem("probe")).await;
     assert!(summary.healthy, "{summary:#?}");
     assert_eq!(summary.status, Some(200));
     assert_eq!(mtls.server.requests().len(), 1);
@@ -580,20 +575,29 @@ async fn mutual_tls_with_the_client_certificate_file_is_healthy() {
 async fn mutual_tls_with_a_certificate_from_another_ca_is_unhealthy() {
     let mtls = MutualTls::start().await;
     let stranger = TestCa::new("another client CA");
-    let pem = TempFile::new(
-        "stranger.pem",
-        stranger.issue_client_pem("probe").as_bytes(),
+    let summary = probe_with_client_file(&mtls, &stranger.issue_client_pem("probe")).await;
+    assert_refused_in_the_handshake(
+        &mtls,
+        &summary,
+        "the server refused the client certificate (TLS alert UnknownCA)",
     );
-    let path = pem.path().display().to_string();
-    let (_, summary) = probe(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)])).await;
+}
 
+/// Probes the mutual-TLS server with this PEM in `PROBE_CLIENT_CERT_FILE`.
+async fn probe_with_client_file(mtls: &MutualTls, pem: &str) -> ProbeSummary {
+    let file = TempFile::new("client.pem", pem.as_bytes());
+    let path = file.path().display().to_string();
+    probe(mtls.config(&[("PROBE_CLIENT_CERT_FILE", &path)]))
+        .await
+        .1
+}
+
+/// Unhealthy in the TLS handshake, saying why, with no request reaching the API.
+fn assert_refused_in_the_handshake(mtls: &MutualTls, summary: &ProbeSummary, why: &str) {
     assert!(!summary.healthy, "{summary:#?}");
-    assert_eq!(only_target(&summary).failure, Some(Failure::Connect));
-    let error = error_text(&summary);
-    assert!(
-        error.contains("the server refused the client certificate (TLS alert UnknownCA)"),
-        "{error}"
-    );
+    assert_eq!(only_target(summary).failure, Some(Failure::Connect));
+    let error = error_text(summary);
+    assert!(error.contains(why), "{error}");
     assert!(mtls.server.requests().is_empty());
 }
 

@@ -346,6 +346,11 @@ fn custom_resource_corpus(function: &'static str) {
         }
     }
     assert!(checked >= 30, "only {checked} files target {function}");
+    assert_no_problems(&problems);
+}
+
+/// Fails the test listing every problem found, if any.
+fn assert_no_problems(problems: &[String]) {
     assert!(
         problems.is_empty(),
         "{} problem(s):\n{}",
@@ -479,12 +484,7 @@ fn target_sync_takes_every_hostile_event_without_a_panic_and_scopes_it() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 #[test]
@@ -516,12 +516,7 @@ fn target_sync_rejects_every_hostile_binding_naming_the_binding_and_field() {
             problems.push(format!("{}: {problem}", entry.file));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 #[test]
@@ -548,12 +543,7 @@ fn health_probe_rejects_every_hostile_configuration_naming_the_variable() {
             problems.push(format!("{}: {problem}", entry.file));
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }
 
 fn cut(text: &str) -> String {
@@ -633,10 +623,5 @@ fn the_parsers_survive_every_corpus_file_and_fuzz_finding() {
             Err(_) => problems.push(format!("{}: panicked", path.display())),
         }
     }
-    assert!(
-        problems.is_empty(),
-        "{} problem(s):\n{}",
-        problems.len(),
-        problems.join("\n")
-    );
+    assert_no_problems(&problems);
 }

@@ -4,10 +4,10 @@
 //! (a 1 MB value is quoted cut).
 #![no_main]
 
-use frontdoor::custom_resource::Request;
-use frontdoor::endpoint_targets::EndpointTargetsProps;
-use frontdoor::ingress::PrefixListIngressProps;
-use frontdoor::props::PropertyError;
+use frontdoor::cfn::Request;
+use frontdoor::resources::endpoint_targets::EndpointTargetsProps;
+use frontdoor::resources::prefix_list_ingress::PrefixListIngressProps;
+use frontdoor::cfn::props::PropertyError;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -290,12 +290,7 @@ impl Account {
         self.elb
             .register_targets()
             .target_group_arn(arn)
-            .targets(
-                TargetDescription::builder()
-                    .id(ip)
-                    .port(i32::from(port))
-                    .build(),
-            )
+            .targets(target(ip, port))
             .send()
             .await
             .unwrap();
@@ -305,12 +300,7 @@ impl Account {
         self.elb
             .deregister_targets()
             .target_group_arn(arn)
-            .targets(
-                TargetDescription::builder()
-                    .id(ip)
-                    .port(i32::from(port))
-                    .build(),
-            )
+            .targets(target(ip, port))
             .send()
             .await
             .unwrap();
@@ -496,4 +486,11 @@ pub fn shape(rule: &SecurityGroupRule) -> String {
         rule.ip_protocol().unwrap_or_default(),
         rule.from_port().unwrap_or_default()
     )
+}
+
+fn target(ip: &str, port: u16) -> TargetDescription {
+    TargetDescription::builder()
+        .id(ip)
+        .port(i32::from(port))
+        .build()
 }

@@ -1,8 +1,8 @@
 """Child processes: each started in a session of its own and stopped by its PID.
 
 A session of its own makes the child the leader of a process group that holds
-its own children too (cargo lambda watch -> cargo run -> the function), so one
-signal to that group stops them all.
+its own children too (anything that cargo lambda watch or moto_server starts),
+so one signal to that group stops them all.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@
 //!
 //! - [`config`]: the environment, parsed and checked once at initialisation;
 //! - [`status`]: the expected status list, such as `200-299,403`;
-//! - [`check`]: the probe, its summary and its metrics;
+//! - [`check`]: the probe and its metrics;
+//! - [`summary`]: what a run saw, target by target, and its summary;
 //! - `identity`: the client certificate for mutual TLS, from a file or a secret;
 //! - `resolve`: the connect-to host names, resolved on every run;
 //! - `tls`: the roots loaded once, and the TLS alerts about client certificates.
@@ -20,9 +21,11 @@ pub mod config;
 mod identity;
 mod resolve;
 pub mod status;
+pub mod summary;
 mod tls;
 
-pub use check::{Failure, ProbeSummary, Prober, TargetResult};
+pub use check::Prober;
 pub use config::{ClientCertError, ClientCertSource, ConnectTo, ProbeConfig};
 pub use identity::SECRET_MAX_AGE;
 pub use status::{ExpectedStatus, StatusListError};
+pub use summary::{Failure, ProbeSummary, TargetResult};
