@@ -1,5 +1,6 @@
 //! `Custom::PrefixListIngress` against moto_server, with a local ResponseURL.
 
+use aws_sdk_ec2::types::SecurityGroupRule;
 use frontdoor::aws::security_groups::{Ec2SecurityGroups, VPC_ORIGINS_GROUP_NAME};
 use frontdoor::model::{Authorized, Permission, Reference};
 use frontdoor::plan::Owner;
@@ -61,32 +62,35 @@ impl Fixture {
         self.account.grants(group).await
     }
 
-    /// What this resource's rules in the group grant.
-    async fn owned(&self, group: &str) -> BTreeSet<String> {
+    /// Fails the test unless the ALB's group holds no inbound rule.
+    async fn assert_no_rule_in_the_group(&self, why: &str) {
+        assert_eq!(self.grants(&self.group).await, BTreeSet::new(), "{why}");
+    }
+
+    /// This resource's rules in the group.
+    async fn owned_rules(&self, group: &str) -> Vec<SecurityGroupRule> {
         self.account
             .inbound_rules(group)
             .await
-            .iter()
+            .into_iter()
             .filter(|r| {
                 r.tags()
                     .iter()
                     .any(|t| t.key() == Some(self.owner_key.as_str()))
             })
-            .map(shape)
             .collect()
+    }
+
+    /// What this resource's rules in the group grant.
+    async fn owned(&self, group: &str) -> BTreeSet<String> {
+        self.owned_rules(group).await.iter().map(shape).collect()
     }
 
     async fn owned_ids(&self, group: &str) -> String {
         let mut ids: Vec<String> = self
-            .account
-            .inbound_rules(group)
+            .owned_rules(group)
             .await
             .iter()
-            .filter(|r| {
-                r.tags()
-                    .iter()
-                    .any(|t| t.key() == Some(self.owner_key.as_str()))
-            })
             .filter_map(|r| r.security_group_rule_id().map(str::to_owned))
             .collect();
         ids.sort();
@@ -377,11 +381,8 @@ async fn a_missing_vpc_origins_group_fails_before_any_write() {
             "DependsOn",
         ],
     );
-    assert_eq!(
-        f.grants(&f.group).await,
-        BTreeSet::new(),
-        "not even the prefix-list rule"
-    );
+    f.assert_no_rule_in_the_group("not even the prefix-list rule")
+        .await;
 }
 
 #[tokio::test]
@@ -574,11 +575,8 @@ async fn a_rule_shared_with_another_frontdoor_resource_outlives_the_first_delete
     );
 
     assert_success(&f.invoke(renamed.delete(&id_of(&created), p)).await);
-    assert_eq!(
-        f.grants(&f.group).await,
-        BTreeSet::new(),
-        "the last owner revokes it"
-    );
+    f.assert_no_rule_in_the_group("the last owner revokes it")
+        .await;
 }
 
 /// The invariant over a sequence CloudFormation really sends: after each
