@@ -220,23 +220,29 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
         } else {
             plan::sync_plan(Some(&desired_ips), binding.port, &current)
         };
-        report.unchanged += plan.unchanged;
-        // Register first, so that the group is never emptier than it must be.
+        // Register first, so that the group is never emptier than it must be;
+        // the deregistrations wait for the endpoint to be read again.
+        let TargetPlan {
+            register,
+            deregister,
+            unchanged,
+        } = plan;
+        report.unchanged += unchanged;
         let registrations = TargetPlan {
-            deregister: Vec::new(),
-            ..plan.clone()
+            register,
+            ..TargetPlan::default()
         };
         self.registry
             .apply(arn, &registrations)
             .await
             .map_err(|e| e.to_string())?;
-        report.registered += plan.register.len();
-        if plan.deregister.is_empty() {
+        report.registered += registrations.register.len();
+        if deregister.is_empty() {
             return Ok(());
         }
         let interfaces_now = self.interfaces_now(&binding.vpc_endpoint_id).await;
         let deregister = plan::confirmed_deregistrations(
-            plan.deregister,
+            deregister,
             &desired.interfaces,
             interfaces_now.as_ref(),
         );
