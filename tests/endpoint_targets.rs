@@ -501,3 +501,54 @@ async fn create_waits_for_a_transitional_endpoint_and_fails_before_the_deadline(
         "no partial set registered"
     );
 }
+
+#[tokio::test]
+async fn an_ipv6_group_gets_a_dual_stack_endpoints_ipv6_addresses_and_an_ipv4_group_its_ipv4_ones()
+{
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let ipv6 = f.account.make_dual_stack(&endpoint).await;
+    let v6 = f.account.ipv6_target_group(&f.vpc, "v6").await;
+    let v4 = f.account.target_group(&f.vpc, "v4").await;
+
+    let response = f
+        .invoke(f.events.create(props(&endpoint, &[&v6, &v4], None)))
+        .await;
+    assert_success(&response);
+    assert_eq!(f.account.ips_on(&v6, 443).await, ipv6);
+    assert_eq!(
+        f.account.ips_on(&v4, 443).await,
+        f.account.endpoint_ips(&endpoint).await
+    );
+    assert_eq!(
+        response["Data"]["IpCount"], "2",
+        "Data lists the first group's family"
+    );
+    assert!(response["Data"]["IP0"].as_str().unwrap().contains(':'));
+
+    let deleted = f
+        .invoke(
+            f.events
+                .delete(&id_of(&response), props(&endpoint, &[&v6, &v4], None)),
+        )
+        .await;
+    assert_success(&deleted);
+    assert!(f.account.targets(&v6).await.is_empty());
+    assert!(f.account.targets(&v4).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_ipv4_only_endpoint_with_an_ipv6_group_fails_naming_both_and_registers_nothing() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let v6 = f.account.ipv6_target_group(&f.vpc, "v6").await;
+    let v4 = f.account.target_group(&f.vpc, "v4").await;
+    let response = f
+        .invoke(f.events.create(props(&endpoint, &[&v4, &v6], None)))
+        .await;
+    assert_failed_naming(&response, &[&endpoint, &v6, "IPv6"]);
+    assert!(
+        f.account.targets(&v4).await.is_empty(),
+        "no partial success"
+    );
+}

@@ -19,7 +19,7 @@
 use frontdoor::aws::security_groups::VPC_ORIGINS_GROUP_NAME;
 use frontdoor::cfn::{CustomResource, MAX_RESPONSE_BYTES};
 use frontdoor::probe::ProbeConfig;
-use frontdoor::sync::{self, Binding, Scope};
+use frontdoor::sync::{self, Binding, Scope, Source};
 use frontdoor_tests::cfn::{self, Protocol, ResponseUrl};
 use frontdoor_tests::moto::{Account, moto_url};
 use serde_json::{Value, json};
@@ -418,7 +418,7 @@ fn target_sync_takes_every_hostile_event_without_a_panic_and_scopes_it() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let fixture = runtime.block_on(fixture());
     let binding = Binding {
-        vpc_endpoint_id: fixture.endpoint.clone(),
+        source: Source::VpcEndpointId(fixture.endpoint.clone()),
         target_group_arns: vec![fixture.pairs[1].1.clone()],
         port: 443,
     };

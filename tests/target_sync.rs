@@ -1,17 +1,22 @@
 //! `target-sync` against moto_server, through a recording proxy.
 
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
-use frontdoor::sync::{Binding, Scope, Syncer};
+use frontdoor::dns::HickoryResolver;
+use frontdoor::sync::BindingReport;
+use frontdoor::sync::{Binding, Scope, Source, Syncer};
+use frontdoor_tests::dns::{Answer, DnsServer};
 use frontdoor_tests::moto::{Account, Vpc, moto_url};
 use frontdoor_tests::proxy::Proxy;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 const WRITES: [&str; 2] = ["RegisterTargets", "DeregisterTargets"];
 
 struct Fixture {
     account: Account,
     proxy: Proxy,
-    syncer: Syncer<Ec2Endpoints, ElbTargets>,
+    syncer: Syncer<Ec2Endpoints, ElbTargets, HickoryResolver>,
     vpc: Vpc,
 }
 
@@ -33,7 +38,7 @@ impl Fixture {
     /// An endpoint, a target group, and a binding between them.
     async fn binding(&self, name: &str, subnets: usize) -> Binding {
         Binding {
-            vpc_endpoint_id: self.account.endpoint(&self.vpc, subnets).await,
+            source: Source::VpcEndpointId(self.account.endpoint(&self.vpc, subnets).await),
             target_group_arns: vec![self.account.target_group(&self.vpc, name).await],
             port: 443,
         }
@@ -64,7 +69,10 @@ async fn drift_is_repaired_in_one_run() {
     let f = Fixture::new().await;
     let binding = f.binding("a", 3).await;
     let group = &binding.target_group_arns[0];
-    let ips = f.account.endpoint_ips(&binding.vpc_endpoint_id).await;
+    let ips = f
+        .account
+        .endpoint_ips(binding.vpc_endpoint_id().unwrap())
+        .await;
     // One endpoint IP registered, one missing, one stale IP, and a target on another port.
     f.account.register(group, &ips[0], 443).await;
     f.account.register(group, &ips[1], 443).await;
@@ -76,7 +84,7 @@ async fn drift_is_repaired_in_one_run() {
         .handle(
             std::slice::from_ref(&binding),
             "Frontdoor",
-            &modify_event(&binding.vpc_endpoint_id),
+            &modify_event(binding.vpc_endpoint_id().unwrap()),
             0,
         )
         .await
@@ -123,6 +131,11 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
             .all(|b| b.registered + b.deregistered == 0 && b.unchanged == 2)
     );
     assert_eq!(f.writes(), 0, "calls: {:?}", f.proxy.counts());
+    assert_eq!(
+        f.proxy.count("DescribeTargetGroups"),
+        1,
+        "their families, batched"
+    );
     assert_eq!(f.proxy.count("DescribeVpcEndpoints"), 1);
     assert_eq!(f.proxy.count("DescribeNetworkInterfaces"), 1);
     assert_eq!(
@@ -130,7 +143,7 @@ async fn a_run_in_sync_makes_no_write_and_batches_its_reads() {
         3,
         "one per target group"
     );
-    assert_eq!(f.proxy.calls().len(), 5);
+    assert_eq!(f.proxy.calls().len(), 6, "{:?}", f.proxy.counts());
 }
 
 #[tokio::test]
@@ -172,17 +185,17 @@ async fn a_scheduled_event_or_any_other_json_reconciles_every_binding() {
     assert_eq!(report.bindings.len(), 2);
     assert_eq!(
         f.account.ips_on(&a.target_group_arns[0], 443).await,
-        f.account.endpoint_ips(&a.vpc_endpoint_id).await
+        f.account.endpoint_ips(a.vpc_endpoint_id().unwrap()).await
     );
     assert_eq!(
         f.account.ips_on(&b.target_group_arns[0], 443).await,
-        f.account.endpoint_ips(&b.vpc_endpoint_id).await
+        f.account.endpoint_ips(b.vpc_endpoint_id().unwrap()).await
     );
 
     f.account
         .deregister(
             &a.target_group_arns[0],
-            &f.account.endpoint_ips(&a.vpc_endpoint_id).await[0],
+            &f.account.endpoint_ips(a.vpc_endpoint_id().unwrap()).await[0],
             443,
         )
         .await;
@@ -207,7 +220,9 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
         .await
         .unwrap();
     let before = f.account.targets(group).await;
-    f.account.delete_endpoint(&binding.vpc_endpoint_id).await;
+    f.account
+        .delete_endpoint(binding.vpc_endpoint_id().unwrap())
+        .await;
     f.proxy.reset();
 
     let err = f
@@ -216,7 +231,10 @@ async fn a_vanished_endpoint_leaves_its_group_untouched_and_fails_the_run() {
         .await
         .unwrap_err();
     assert_eq!(err.failed, 1);
-    assert!(err.summary.contains(&binding.vpc_endpoint_id), "{err}");
+    assert!(
+        err.summary.contains(binding.vpc_endpoint_id().unwrap()),
+        "{err}"
+    );
     assert_eq!(f.account.targets(group).await, before, "the guard holds");
     assert_eq!(f.writes(), 0);
 }
@@ -226,9 +244,11 @@ async fn one_failing_binding_does_not_stop_the_others() {
     let f = Fixture::new().await;
     let gone = f.binding("gone", 2).await;
     let healthy = f.binding("healthy", 3).await;
-    f.account.delete_endpoint(&gone.vpc_endpoint_id).await;
+    f.account
+        .delete_endpoint(gone.vpc_endpoint_id().unwrap())
+        .await;
     let missing_group = Binding {
-        vpc_endpoint_id: f.account.endpoint(&f.vpc, 1).await,
+        source: Source::VpcEndpointId(f.account.endpoint(&f.vpc, 1).await),
         target_group_arns: vec![healthy.target_group_arns[0].replace("/healthy/", "/missing/")],
         port: 443,
     };
@@ -242,7 +262,9 @@ async fn one_failing_binding_does_not_stop_the_others() {
     assert!(err.summary.contains("does not exist"), "{err}");
     assert_eq!(
         f.account.ips_on(&healthy.target_group_arns[0], 443).await,
-        f.account.endpoint_ips(&healthy.vpc_endpoint_id).await
+        f.account
+            .endpoint_ips(healthy.vpc_endpoint_id().unwrap())
+            .await
     );
 }
 
@@ -265,11 +287,14 @@ async fn a_transitional_endpoint_gets_its_ips_registered_and_nothing_deregistere
     let f = Fixture::new().await;
     let binding = f.binding("a", 1).await;
     let group = &binding.target_group_arns[0];
-    let ips = f.account.endpoint_ips(&binding.vpc_endpoint_id).await;
+    let ips = f
+        .account
+        .endpoint_ips(binding.vpc_endpoint_id().unwrap())
+        .await;
     f.account.register(group, "10.200.0.1", 443).await;
     // Two subnets, one interface: EC2 is still adding the second.
     f.account
-        .add_subnet(&binding.vpc_endpoint_id, &f.vpc.subnet_ids[1])
+        .add_subnet(binding.vpc_endpoint_id().unwrap(), &f.vpc.subnet_ids[1])
         .await;
 
     let report = f
@@ -306,7 +331,7 @@ async fn an_unknown_interface_costs_one_more_describe_not_one_per_interface() {
     // One interface of one endpoint disappears while the endpoint still lists it.
     let stale = &f
         .account
-        .endpoint_interfaces(&bindings[4].vpc_endpoint_id)
+        .endpoint_interfaces(bindings[4].vpc_endpoint_id().unwrap())
         .await[0];
     f.account.delete_interface(stale).await;
     f.proxy.reset();
@@ -324,4 +349,323 @@ async fn an_unknown_interface_costs_one_more_describe_not_one_per_interface() {
         "the batch, then the batch without the id EC2 named (the old fallback made 1 + 30)"
     );
     assert_eq!(f.writes(), 0);
+}
+
+// ------------------------------------------------------------ hostname bindings
+
+const HOST: &str = "api.onprem.example";
+/// Outside the test VPC's 10.0.0.0/16: on-premises addresses.
+const ONPREM: [&str; 4] = [
+    "192.168.10.1",
+    "192.168.10.2",
+    "192.168.10.3",
+    "192.168.10.4",
+];
+
+/// A hostname binding to a target group, a DNS server that the test scripts,
+/// and target-sync asking it, through a recording proxy.
+struct OnPremises {
+    account: Account,
+    proxy: Proxy,
+    syncer: Syncer<Ec2Endpoints, ElbTargets, HickoryResolver>,
+    dns: DnsServer,
+    binding: Binding,
+    vpc: Vpc,
+}
+
+impl OnPremises {
+    async fn new() -> Self {
+        let account = Account::new().await;
+        let proxy = Proxy::start(&moto_url()).await;
+        let dns = DnsServer::start().await;
+        let syncer = account.via(&proxy.url).await.syncer_asking(dns.addr);
+        let vpc = account.vpc(2).await;
+        let group = account.target_group(&vpc, "onprem").await;
+        Self {
+            binding: Binding {
+                source: Source::Hostname(HOST.into()),
+                target_group_arns: vec![group],
+                port: 443,
+            },
+            account,
+            proxy,
+            syncer,
+            dns,
+            vpc,
+        }
+    }
+
+    fn group(&self) -> &str {
+        &self.binding.target_group_arns[0]
+    }
+
+    /// One scheduled run; its report of the binding, failed or not.
+    async fn run(&self) -> BindingReport {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut report = self
+            .syncer
+            .run(std::slice::from_ref(&self.binding), &Scope::All, deadline)
+            .await;
+        report.bindings.remove(0)
+    }
+
+    async fn ips(&self) -> Vec<String> {
+        self.account.ips_on(self.group(), 443).await
+    }
+
+    /// The no-flap state on the group: `frontdoor:unseen:*` tags.
+    async fn unseen(&self) -> BTreeMap<String, String> {
+        let output = self
+            .account
+            .elb
+            .describe_tags()
+            .resource_arns(self.group())
+            .send()
+            .await
+            .unwrap();
+        output.tag_descriptions()[0]
+            .tags()
+            .iter()
+            .filter(|t| t.key().unwrap_or_default().starts_with("frontdoor:unseen:"))
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect()
+    }
+
+    fn writes(&self) -> usize {
+        [
+            "RegisterTargets",
+            "DeregisterTargets",
+            "AddTags",
+            "RemoveTags",
+        ]
+        .iter()
+        .map(|w| self.proxy.count(w))
+        .sum()
+    }
+}
+
+fn strings(ips: &[&str]) -> Vec<String> {
+    let mut ips: Vec<String> = ips.iter().map(|s| s.to_string()).collect();
+    ips.sort();
+    ips
+}
+
+#[tokio::test]
+async fn a_hostname_binding_registers_its_addresses_for_all_zones_and_follows_a_changed_answer() {
+    let f = OnPremises::new().await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    let report = f.run().await;
+    assert_eq!(
+        (report.registered, report.skipped.clone()),
+        (2, None),
+        "{report:?}"
+    );
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
+    let registration = f
+        .proxy
+        .passed()
+        .into_iter()
+        .find(|p| p.action == "RegisterTargets")
+        .unwrap();
+    assert_eq!(
+        registration.body.matches("AvailabilityZone=all").count(),
+        2,
+        "outside the VPC, ELB needs the zone `all`: {}",
+        registration.body
+    );
+
+    // The name moves: the new address goes in at once, the old ones after
+    // three runs without them (FRONTDOOR_DNS_GRACE_RUNS' default).
+    f.dns.set_addresses(HOST, &ONPREM[2..3]);
+    let report = f.run().await;
+    assert_eq!(
+        (report.registered, report.deregistered, report.held),
+        (1, 0, 2)
+    );
+    assert_eq!(f.ips().await, strings(&ONPREM[..3]));
+    assert_eq!(
+        f.unseen().await,
+        BTreeMap::from([
+            (
+                "frontdoor:unseen:443:192.168.10.1".to_owned(),
+                "1".to_owned()
+            ),
+            (
+                "frontdoor:unseen:443:192.168.10.2".to_owned(),
+                "1".to_owned()
+            ),
+        ])
+    );
+    assert_eq!(f.run().await.deregistered, 0);
+    let report = f.run().await;
+    assert_eq!((report.deregistered, report.held), (2, 0));
+    assert_eq!(f.ips().await, strings(&ONPREM[2..3]));
+    assert!(
+        f.unseen().await.is_empty(),
+        "the state goes with the addresses"
+    );
+}
+
+#[tokio::test]
+async fn a_rotating_server_never_makes_an_address_flap() {
+    let f = OnPremises::new().await;
+    // Each answer holds one of the four addresses, in turn: a run asks three
+    // times, so it sees three of them, and each address is missing from at
+    // most one run in a row.
+    let one_each = ONPREM.iter().map(|ip| vec![ip.parse().unwrap()]).collect();
+    f.dns.set(HOST, Answer::Rotating(one_each));
+    for run in 0..8 {
+        let report = f.run().await;
+        assert_eq!(report.deregistered, 0, "run {run}: {report:?}");
+        assert!(report.skipped.is_none(), "run {run}: {report:?}");
+    }
+    assert_eq!(f.ips().await, strings(&ONPREM));
+    assert_eq!(f.proxy.count("DeregisterTargets"), 0);
+}
+
+#[tokio::test]
+async fn a_hostname_binding_in_sync_makes_no_write_and_lists_its_reads() {
+    let f = OnPremises::new().await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    f.run().await;
+    f.proxy.reset();
+    let asked_before = f.dns.queries(HOST);
+
+    let report = f.run().await;
+    assert_eq!((report.registered, report.unchanged), (0, 2));
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+    let reads: BTreeMap<String, usize> = f.proxy.counts();
+    assert_eq!(
+        reads,
+        BTreeMap::from([
+            ("DescribeSubnets".to_owned(), 1),
+            ("DescribeTags".to_owned(), 1),
+            ("DescribeTargetGroups".to_owned(), 1),
+            ("DescribeTargetHealth".to_owned(), 1),
+        ])
+    );
+    assert_eq!(
+        f.dns.queries(HOST) - asked_before,
+        frontdoor::sync::DNS_QUERIES_PER_RUN
+    );
+}
+
+#[tokio::test]
+async fn no_answer_never_empties_the_group() {
+    let f = OnPremises::new().await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    f.run().await;
+    let before = f.ips().await;
+    f.proxy.reset();
+    let failures = [
+        (Answer::NxDomain, "does not exist"),
+        (Answer::ServFail, "Server Failure"),
+        (Answer::Addresses(Vec::new()), "no A records"),
+        (Answer::Silent, "in time"),
+    ];
+    for (answer, reason) in failures {
+        f.dns.set(HOST, answer.clone());
+        // More runs than the grace: a failed answer is no evidence of absence.
+        for _ in 0..4 {
+            let report = f.run().await;
+            let skipped = report.skipped.unwrap_or_default();
+            assert!(skipped.contains(reason), "{answer:?}: {skipped}");
+            if answer == Answer::Silent {
+                break;
+            }
+        }
+        assert_eq!(f.ips().await, before, "{answer:?}");
+    }
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+}
+
+#[tokio::test]
+async fn an_address_inside_the_vpc_keeps_its_zone_and_a_public_one_is_never_registered() {
+    let f = OnPremises::new().await;
+    // 10.0.1.0/24 is the fixture's second subnet.
+    f.dns
+        .set_addresses(HOST, &["10.0.1.25", "192.168.10.1", "52.94.1.1"]);
+    let report = f.run().await;
+    assert_eq!(report.registered, 2, "{report:?}");
+    assert_eq!(report.unusable, ["52.94.1.1"]);
+    assert_eq!(f.ips().await, strings(&["10.0.1.25", "192.168.10.1"]));
+    let registration = f
+        .proxy
+        .passed()
+        .into_iter()
+        .find(|p| p.action == "RegisterTargets")
+        .unwrap();
+    assert_eq!(
+        registration.body.matches("AvailabilityZone=all").count(),
+        1,
+        "ELB refuses `all` for an address in the VPC: {}",
+        registration.body
+    );
+    assert!(!f.vpc.subnet_ids.is_empty());
+}
+
+#[tokio::test]
+async fn an_ipv6_group_gets_the_names_aaaa_records_only() {
+    let f = OnPremises::new().await;
+    let group = f.account.ipv6_target_group(&f.vpc, "onprem6").await;
+    let binding = Binding {
+        target_group_arns: vec![group.clone()],
+        ..f.binding.clone()
+    };
+    f.dns
+        .set_addresses(HOST, &["192.168.10.1", "fd00:10::1", "fd00:10::2"]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let report = f.syncer.run(&[binding], &Scope::All, deadline).await;
+    assert_eq!(report.bindings[0].registered, 2, "{report:?}");
+    assert_eq!(
+        f.account.ips_on(&group, 443).await,
+        strings(&["fd00:10::1", "fd00:10::2"])
+    );
+}
+
+#[tokio::test]
+async fn a_dual_stack_endpoint_gives_an_ipv6_group_its_ipv6_addresses() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let ipv6 = f.account.make_dual_stack(&endpoint).await;
+    let group = f.account.ipv6_target_group(&f.vpc, "v6").await;
+    let binding = Binding {
+        source: Source::VpcEndpointId(endpoint),
+        target_group_arns: vec![group.clone()],
+        port: 443,
+    };
+    f.syncer
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
+        .await
+        .unwrap();
+    assert_eq!(f.account.ips_on(&group, 443).await, ipv6);
+
+    // An IPv4-only endpoint and the same kind of group: an error naming both.
+    let ipv4_only = Binding {
+        source: Source::VpcEndpointId(f.account.endpoint(&f.vpc, 1).await),
+        target_group_arns: vec![f.account.ipv6_target_group(&f.vpc, "v6b").await],
+        port: 443,
+    };
+    let err = f
+        .syncer
+        .handle(
+            std::slice::from_ref(&ipv4_only),
+            "Frontdoor",
+            &scheduled(),
+            0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.summary.contains(ipv4_only.vpc_endpoint_id().unwrap())
+            && err.summary.contains(&ipv4_only.target_group_arns[0])
+            && err.summary.contains("IPv6"),
+        "{err}"
+    );
+    assert!(
+        f.account
+            .targets(&ipv4_only.target_group_arns[0])
+            .await
+            .is_empty()
+    );
 }

@@ -1,6 +1,7 @@
 //! Test support shared by the integration tests.
 
 pub mod cfn;
+pub mod dns;
 pub mod moto;
 pub mod proxy;
 pub mod tls;

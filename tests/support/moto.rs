@@ -7,14 +7,18 @@ use aws_sdk_ec2::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType,
 };
-use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription, TargetTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    ProtocolEnum, TargetDescription, TargetGroupIpAddressTypeEnum, TargetTypeEnum,
+};
 use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::Ec2SecurityGroups;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
+use frontdoor::dns::HickoryResolver;
 use frontdoor::resources::endpoint_targets::EndpointTargets;
 use frontdoor::resources::prefix_list_ingress::PrefixListIngress;
 use frontdoor::sync::Syncer;
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -94,11 +98,21 @@ impl Account {
         ))
     }
 
-    /// `target-sync` on this account's clients.
-    pub fn syncer(&self) -> Syncer<Ec2Endpoints, ElbTargets> {
+    /// `target-sync` on this account's clients, for endpoint bindings: its
+    /// resolver points at a port where no DNS server listens, and they never ask.
+    pub fn syncer(&self) -> Syncer<Ec2Endpoints, ElbTargets, HickoryResolver> {
+        self.syncer_asking(SocketAddr::from(([127, 0, 0, 1], 9)))
+    }
+
+    /// `target-sync` on this account's clients, asking this DNS server.
+    pub fn syncer_asking(
+        &self,
+        dns_server: SocketAddr,
+    ) -> Syncer<Ec2Endpoints, ElbTargets, HickoryResolver> {
         Syncer::new(
             Ec2Endpoints::new(self.ec2.clone()),
             ElbTargets::new(self.elb.clone()),
+            HickoryResolver::new(Some(dns_server)).expect("a resolver for a fixed server"),
         )
     }
 
@@ -241,6 +255,50 @@ impl Account {
             .target_group_arn()
             .unwrap()
             .to_owned()
+    }
+
+    /// An IP target group on HTTPS 443 whose `IpAddressType` is `ipv6`.
+    pub async fn ipv6_target_group(&self, vpc: &Vpc, name: &str) -> String {
+        self.elb
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Https)
+            .port(443)
+            .vpc_id(&vpc.vpc_id)
+            .target_type(TargetTypeEnum::Ip)
+            .ip_address_type(TargetGroupIpAddressTypeEnum::Ipv6)
+            .send()
+            .await
+            .unwrap()
+            .target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Gives each of the endpoint's interfaces an IPv6 address, as a
+    /// dual-stack endpoint has (moto's endpoints are IPv4 only); returns
+    /// them, sorted.
+    pub async fn make_dual_stack(&self, endpoint_id: &str) -> Vec<String> {
+        let mut addresses = Vec::new();
+        for (i, eni) in self
+            .endpoint_interfaces(endpoint_id)
+            .await
+            .iter()
+            .enumerate()
+        {
+            let address = format!("2600:1f18:0:{}::10", i + 1);
+            self.ec2
+                .assign_ipv6_addresses()
+                .network_interface_id(eni)
+                .ipv6_addresses(&address)
+                .send()
+                .await
+                .unwrap();
+            addresses.push(address);
+        }
+        addresses.sort();
+        addresses
     }
 
     pub async fn delete_target_group(&self, arn: &str) {

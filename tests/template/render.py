@@ -70,6 +70,12 @@ MTLS = {
 }
 # CloudFront's VPC origin presents no client certificate: it gets its own listener (CloudFrontListener).
 CLOUDFRONT_MTLS = {**CLOUDFRONT, **MTLS}
+# On-premises services behind the private API (seed 003): an NLB, a VPC link, target-sync in the VPC.
+ONPREM = {
+    "OnPremisesHostname": "inventory.corp.example.com",
+    "OnPremisesPort": "8443",
+    "OnPremisesCidrs": "10.20.0.0/16,172.16.8.0/24",
+}
 
 # Named parameter sets: every valid topology the template offers.
 SCENARIOS: dict[str, dict[str, str]] = {
@@ -95,10 +101,21 @@ SCENARIOS: dict[str, dict[str, str]] = {
         **OWN_API,
         "FailoverRole": "SECONDARY",
     },
+    "onprem": ONPREM,
+    "onprem-nat": {**ONPREM, "PrivateSubnetsHaveNat": "true", "OnPremisesProtocol": "HTTP", "OnPremisesPort": "80"},
+    "onprem-dns-server-nlb": {**ONPREM, "OnPremisesDnsServer": "10.0.0.10:5353", "LoadBalancerType": "NLB"},
+    "onprem-own-api": {**ONPREM, **OWN_API},
+    "dualstack": {"IpAddressType": "dualstack"},
+    "dualstack-nlb-primary": {"IpAddressType": "dualstack", "LoadBalancerType": "NLB", "FailoverRole": "PRIMARY"},
     "everything": {
         **CLOUDFRONT_MTLS,
         **EXISTING_ENDPOINT,
         **OWN_API,
+        **ONPREM,
+        "OnPremisesCidrs": ",".join(f"10.{i}.0.0/16" for i in range(8)),
+        "OnPremisesDnsServer": "10.0.0.2:53",
+        "PrivateSubnetsHaveNat": "true",
+        "IpAddressType": "dualstack",
         "FailoverRole": "PRIMARY",
         "AccessLogsBucket": "frontdoor-logs",
         "CloudFrontWebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/frontdoor/abcd",
@@ -146,6 +163,15 @@ def parameter_values(overrides: dict[str, str]) -> dict[str, Any]:
             for item in items:
                 if not re.fullmatch(spec["AllowedPattern"], item):
                     raise TemplateError(f"parameter {name}: {item!r} does not match {spec['AllowedPattern']}")
+        if typ == "Number":
+            try:
+                number = float(text)
+            except ValueError:
+                raise TemplateError(f"parameter {name}: {text!r} is not a number") from None
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                raise TemplateError(f"parameter {name}: {text} is below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                raise TemplateError(f"parameter {name}: {text} is above MaxValue {spec['MaxValue']}")
         values[name] = items if is_list else text
     return values
 
@@ -208,6 +234,10 @@ class Resolver:
             return any(self.boolean(x) for x in arg)
         if fn == "Condition":
             return self.condition(arg)
+        if fn == "Fn::Contains":
+            # A rule function: does the list hold the string? A blank CommaDelimitedList is [""].
+            items, value = self.literal(arg[0]), self.literal(arg[1])
+            return str(value) in [str(i) for i in items]
         raise TemplateError(f"unsupported condition function {fn}")
 
     def literal(self, node: Any) -> Any:

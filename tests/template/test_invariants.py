@@ -58,13 +58,23 @@ def verifies(listener: dict[str, Any]) -> bool:
     return listener.get("MutualAuthentication", {}).get("Mode") == "verify"
 
 
+def front_door_listeners(r: Rendered) -> dict[str, Any]:
+    """The listeners of this Region's front door, the load balancer that clients and the probe use
+    (not the on-premises NLB behind the API, which only the API Gateway VPC link reaches)."""
+    lb = {"Ref": load_balancer(r)}
+    listeners = r.of_type("AWS::ElasticLoadBalancingV2::Listener")
+    others = {k for k, v in listeners.items() if v["Properties"]["LoadBalancerArn"] != lb}
+    assert others <= {"OnPremisesListener"}, f"listeners on another load balancer: {others}"
+    return {k: v for k, v in listeners.items() if k not in others}
+
+
 def verifying_listeners(r: Rendered) -> list[str]:
-    return [k for k, v in r.of_type("AWS::ElasticLoadBalancingV2::Listener").items() if verifies(v["Properties"])]
+    return [k for k, v in front_door_listeners(r).items() if verifies(v["Properties"])]
 
 
 def listeners_by_port(r: Rendered) -> dict[int, tuple[str, dict[str, Any]]]:
     out: dict[int, tuple[str, dict[str, Any]]] = {}
-    for k, v in r.of_type("AWS::ElasticLoadBalancingV2::Listener").items():
+    for k, v in front_door_listeners(r).items():
         port = int(v["Properties"]["Port"])
         assert port not in out, f"{k} and {out[port][0]} both on port {port}"
         out[port] = (k, v["Properties"])

@@ -19,6 +19,7 @@ from render import (
     CLOUDFRONT,
     EXISTING_ENDPOINT,
     MTLS,
+    ONPREM,
     OWN_API,
     PSEUDO,
     REGION,
@@ -124,8 +125,10 @@ def test_bindings_name_the_custom_resources_endpoint_target_group_and_port(name:
     custom = r.props("EndpointTargets")
     assert r.resources["EndpointTargets"]["Type"] == "Custom::EndpointTargets"
 
-    assert len(bindings) == 1
-    (binding,) = bindings
+    # With OnPremisesHostname a second binding follows (test_hostname_binding_...).
+    assert len(bindings) == (2 if r.conditions["HasOnPremises"] else 1)
+    binding = bindings[0]
+    assert set(binding) == {"vpcEndpointId", "targetGroupArns", "port"}
     assert binding["vpcEndpointId"] == custom["VpcEndpointId"] == endpoint_ref(r)
     assert binding["targetGroupArns"] == custom["TargetGroupArns"] == [{"Ref": "ApiTargetGroup"}]
     assert int(binding.get("port", 443)) == int(custom["Port"]) == 443
@@ -133,7 +136,13 @@ def test_bindings_name_the_custom_resources_endpoint_target_group_and_port(name:
 
 
 def test_the_bound_target_group_is_the_one_the_listener_forwards_to(scenario: Rendered) -> None:
-    listeners = scenario.of_type("AWS::ElasticLoadBalancingV2::Listener")
+    lb = {"Ref": "ApplicationLoadBalancer" if scenario.conditions["IsAlb"] else "NetworkLoadBalancer"}
+    all_listeners = scenario.of_type("AWS::ElasticLoadBalancingV2::Listener")
+    listeners = {k: v for k, v in all_listeners.items() if v["Properties"]["LoadBalancerArn"] == lb}
+    # The on-premises NLB's listener is the only one on another load balancer.
+    assert set(all_listeners) - set(listeners) == (
+        {"OnPremisesListener"} if scenario.conditions["HasOnPremises"] else set()
+    )
     # A second listener only for CloudFront with mutual TLS (CloudFrontListener).
     assert len(listeners) == (2 if scenario.conditions["CloudFrontOwnListener"] else 1)
     for listener in listeners.values():
@@ -230,29 +239,57 @@ def sorted_actions(statement: dict[str, Any]) -> list[str]:
     return sorted(_listify(statement["Action"]))
 
 
+TARGET_GROUPS = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/*"
+READS = {
+    "EniTargetsRole": [
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcEndpoints",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+    ],
+    "TargetSyncRole": [
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcEndpoints",
+        "elasticloadbalancing:DescribeTags",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+    ],
+}
+
+
 @pytest.mark.parametrize(
     "role,log_group", [("EniTargetsRole", "EniTargetsLogGroup"), ("TargetSyncRole", "TargetSyncLogGroup")]
 )
 def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role: str, log_group: str) -> None:
     s = statements(scenario, role)
-    assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets"}
+    # target-sync also keeps its no-flap state in tags of its target groups.
+    tags = {"TagOwnTargetGroups"} if role == "TargetSyncRole" else set()
+    assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets"} | tags
     assert sorted_actions(s["WriteTargets"]) == [
         "elasticloadbalancing:DeregisterTargets",
         "elasticloadbalancing:RegisterTargets",
     ]
     # Every target group of this stack (tag), so that the old one stays writable during a replacement.
-    assert _listify(s["WriteTargets"]["Resource"]) == [
-        f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/*"
-    ]
+    assert _listify(s["WriteTargets"]["Resource"]) == [TARGET_GROUPS]
     assert s["WriteTargets"]["Condition"] == {"StringEquals": {"aws:ResourceTag/frontdoor:stack": STACK_ID}}
-    assert {"Key": "frontdoor:stack", "Value": STACK_ID} in scenario.props("ApiTargetGroup")["Tags"]
-    assert sorted_actions(s["ReadEndpointAndTargets"]) == [
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeVpcEndpoints",
-        "elasticloadbalancing:DescribeTargetHealth",
-    ]
+    for group in scenario.of_type("AWS::ElasticLoadBalancingV2::TargetGroup").values():
+        assert {"Key": "frontdoor:stack", "Value": STACK_ID} in group["Properties"]["Tags"]
+    assert sorted_actions(s["ReadEndpointAndTargets"]) == READS[role]
     assert sorted_actions(s["Logs"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert _listify(s["Logs"]["Resource"]) == [{"Fn::GetAtt": [log_group, "Arn"]}]
+
+
+def test_target_sync_may_tag_only_its_own_groups_with_its_state_tags(scenario: Rendered) -> None:
+    tag = statements(scenario, "TargetSyncRole")["TagOwnTargetGroups"]
+    assert sorted_actions(tag) == ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"]
+    assert _listify(tag["Resource"]) == [TARGET_GROUPS]
+    # This stack's groups, and only frontdoor:unseen:* keys, present (never a request without keys).
+    assert tag["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/frontdoor:stack": STACK_ID},
+        "ForAllValues:StringLike": {"aws:TagKeys": "frontdoor:unseen:*"},
+        "Null": {"aws:TagKeys": "false"},
+    }
 
 
 def test_prefix_list_ingress_may_write_only_its_own_group() -> None:
@@ -451,7 +488,7 @@ def test_target_group_has_no_static_targets_and_checks_ping(scenario: Rendered) 
     assert tg["Matcher"] == {"HttpCode": "200"}
 
 
-def test_target_sync_reacts_to_endpoint_api_calls_and_every_five_minutes(scenario: Rendered) -> None:
+def test_target_sync_reacts_to_endpoint_api_calls_and_runs_on_a_schedule(scenario: Rendered) -> None:
     rules = [
         res["Properties"]
         for res in scenario.of_type("AWS::Events::Rule").values()
@@ -459,7 +496,8 @@ def test_target_sync_reacts_to_endpoint_api_calls_and_every_five_minutes(scenari
     ]
     schedules = [r["ScheduleExpression"] for r in rules if "ScheduleExpression" in r]
     patterns = [r["EventPattern"] for r in rules if "EventPattern" in r]
-    assert schedules == ["rate(5 minutes)"]
+    # A changed DNS answer has no CloudTrail event: with on-premises names, every minute.
+    assert schedules == (["rate(1 minute)"] if scenario.params["OnPremisesHostname"] else ["rate(5 minutes)"])
     assert patterns == [
         {
             "source": ["aws.ec2"],
@@ -551,9 +589,23 @@ def group_id(logical_id: str) -> str:
     return json.dumps({"Fn::GetAtt": [logical_id, "GroupId"]})
 
 
+# Their rules are not on 443: the service's port, and DNS (their own tests below).
+OFF_443 = {
+    "OnPremisesLoadBalancerSecurityGroup",
+    group_id("OnPremisesLoadBalancerSecurityGroup"),
+    json.dumps({"Fn::GetAtt": ["TargetSyncSecurityGroup", "GroupId"]}),
+}
+
+
+def is_no_egress(rule: dict[str, Any]) -> bool:
+    return {k: rule[k] for k in NO_EGRESS if k in rule} == NO_EGRESS
+
+
 def test_every_security_group_rule_is_tcp_443_or_no_egress(scenario: Rendered) -> None:
     for group, direction, rule in group_rules(scenario):
-        if direction == "out" and {k: rule[k] for k in NO_EGRESS if k in rule} == NO_EGRESS:
+        if direction == "out" and is_no_egress(rule):
+            continue
+        if group in OFF_443:
             continue
         assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 443, 443), (group, rule)
     for logical_id, sg in scenario.of_type("AWS::EC2::SecurityGroup").items():
@@ -806,6 +858,10 @@ def test_every_scenario_passes_the_rules(name: str) -> None:
         ),
         ({"CreateSampleApi": "false"}, "RestApiId"),
         ({"ProbeCaLayerArn": "arn:aws:lambda:eu-west-1:123456789012:layer:ca:1"}, "ProbeCaBundle"),
+        ({"OnPremisesHostname": ONPREM["OnPremisesHostname"]}, "needs OnPremisesCidrs"),
+        ({**ONPREM, "OnPremisesCidrs": "10.20.0.0/16,"}, "needs OnPremisesCidrs"),
+        ({"OnPremisesCidrs": ONPREM["OnPremisesCidrs"]}, "OnPremisesCidrs goes with OnPremisesHostname"),
+        ({"OnPremisesDnsServer": "10.0.0.2:53"}, "OnPremisesDnsServer goes with OnPremisesHostname"),
     ],
 )
 def test_rules_refuse_inconsistent_parameters(overrides: dict[str, str], reason: str) -> None:
@@ -827,6 +883,16 @@ def test_rules_refuse_inconsistent_parameters(overrides: dict[str, str], reason:
         ("HealthPath", "health"),
         ("TrustStoreBundleS3Uri", "https://bucket/key.pem"),
         ("FailoverRole", "TERTIARY"),
+        ("OnPremisesHostname", "Inventory.Corp.example.com"),
+        ("OnPremisesHostname", "https://inventory.corp.example.com"),
+        ("OnPremisesPort", "0"),
+        ("OnPremisesPort", "65536"),
+        ("OnPremisesProtocol", "TCP"),
+        ("OnPremisesCidrs", "10.20.0.0/16, 172.16.8.0/24"),
+        ("OnPremisesDnsServer", "10.0.0.2"),
+        ("OnPremisesDnsServer", "dns.corp.example.com:53"),
+        ("PrivateSubnetsHaveNat", "yes"),
+        ("IpAddressType", "ipv6"),
     ],
 )
 def test_parameter_constraints_refuse_malformed_values(name: str, value: str) -> None:
@@ -852,3 +918,284 @@ def test_samconfig_environments_are_valid_and_deletable(env_name: str) -> None:
         if lb in r.resources:
             attrs = {a["Key"]: a["Value"] for a in r.props(lb)["LoadBalancerAttributes"]}
             assert attrs["deletion_protection.enabled"] == "false"
+
+
+# ---------------------------------------------------------------- on-premises services (seed 003)
+
+ONPREM_ONLY = [
+    "OnPremisesLoadBalancerSecurityGroup",
+    "OnPremisesLoadBalancer",
+    "OnPremisesTargetGroup",
+    "OnPremisesListener",
+    "OnPremisesVpcLink",
+    "TargetSyncSecurityGroup",
+]
+ONPREM_SAMPLE_ONLY = [
+    "SampleOnPremisesResource",
+    "SampleOnPremisesProxyResource",
+    "SampleOnPremisesAny",
+    "SampleOnPremisesProxyAny",
+    "SampleOnPremisesDeployment",
+]
+AWS_API_ENDPOINTS_ONLY = [
+    "AwsApiEndpointSecurityGroup",
+    "Ec2ApiEndpoint",
+    "ElbApiEndpoint",
+    "TargetSyncEgressToAwsApiEndpoints",
+]
+ONPREM_SCENARIOS = sorted(n for n, o in SCENARIOS.items() if o.get("OnPremisesHostname"))
+TARGET_SYNC_GROUP = {"Fn::GetAtt": ["TargetSyncSecurityGroup", "GroupId"]}
+
+
+def test_on_premises_is_in_several_scenarios() -> None:
+    assert {"onprem", "onprem-nat", "onprem-dns-server-nlb", "onprem-own-api", "everything"} <= set(ONPREM_SCENARIOS)
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_on_premises_parts_follow_on_premises_hostname(on: bool) -> None:
+    r = render(ONPREM if on else {})
+    assert present(r, ONPREM_ONLY + ONPREM_SAMPLE_ONLY) == {n: on for n in ONPREM_ONLY + ONPREM_SAMPLE_ONLY}
+    # One sample deployment or the other: each is the snapshot of its set of methods.
+    assert ("SampleDeployment" in r.resources) is not on
+    expected = {"Ref": "SampleOnPremisesDeployment" if on else "SampleDeployment"}
+    assert r.props("SampleStage")["DeploymentId"] == expected
+    outputs = {"OnPremisesVpcLinkId", "OnPremisesTargetGroupArn"}
+    assert outputs & set(r.outputs) == (outputs if on else set())
+
+
+@pytest.mark.parametrize("name", ONPREM_SCENARIOS)
+def test_hostname_binding_names_the_on_premises_listeners_target_group_and_port(name: str) -> None:
+    r = render(SCENARIOS[name])
+    bindings = parse_bindings(env(r, "TargetSyncFunction")["FRONTDOOR_BINDINGS"])
+    assert len(bindings) == 2
+    hostname = bindings[1]
+    assert set(hostname) == {"hostname", "targetGroupArns", "port"}
+    assert hostname["hostname"] == r.params["OnPremisesHostname"]
+    listener = r.props("OnPremisesListener")
+    (action,) = listener["DefaultActions"]
+    assert action["Type"] == "forward"
+    assert hostname["targetGroupArns"] == [action["TargetGroupArn"]] == [{"Ref": "OnPremisesTargetGroup"}]
+    group = r.props("OnPremisesTargetGroup")
+    port = int(r.params["OnPremisesPort"])
+    assert hostname["port"] == int(listener["Port"]) == int(group["Port"]) == port
+    assert (listener["Protocol"], group["Protocol"]) == ("TCP", "TCP")
+    # IP targets (target-sync's, AvailabilityZone all), none static, IPv4 like the on-premises addresses.
+    assert (group["TargetType"], group["IpAddressType"], group["VpcId"]) == ("ip", "ipv4", r.params["VpcId"])
+    assert "Targets" not in group
+    assert group["HealthCheckProtocol"] == "TCP"
+    assert {"Key": "frontdoor:stack", "Value": STACK_ID} in group["Tags"]
+
+
+@pytest.mark.parametrize("name", ONPREM_SCENARIOS)
+def test_vpc_link_names_the_internal_on_premises_nlb(name: str) -> None:
+    r = render(SCENARIOS[name])
+    nlb = {"Ref": "OnPremisesLoadBalancer"}
+    assert r.props("OnPremisesVpcLink")["TargetArns"] == [nlb]
+    assert r.props("OnPremisesListener")["LoadBalancerArn"] == nlb
+    lb = r.props("OnPremisesLoadBalancer")
+    assert (lb["Type"], lb["Scheme"], lb["IpAddressType"]) == ("network", "internal", "ipv4")
+    assert lb["Subnets"] == r.params["SubnetIds"]
+    assert lb["SecurityGroups"] == [{"Fn::GetAtt": ["OnPremisesLoadBalancerSecurityGroup", "GroupId"]}]
+    # The VPC link arrives over PrivateLink from API Gateway's own addresses.
+    assert lb["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] == "off"
+    assert {"Key": "frontdoor:stack", "Value": STACK_ID} in lb["Tags"]
+    assert r.outputs["OnPremisesVpcLinkId"]["Value"] == {"Ref": "OnPremisesVpcLink"}
+
+
+@pytest.mark.parametrize("name", ["onprem", "onprem-nat", "onprem-dns-server-nlb", "everything"])
+def test_on_premises_route_proxies_over_the_vpc_link_to_the_hostname_and_port(name: str) -> None:
+    r = render(SCENARIOS[name])
+    p = r.params
+    if not r.conditions["MakeSampleApi"]:
+        assert not set(ONPREM_SAMPLE_ONLY) & set(r.resources), "no sample route on your own API"
+        return
+    base = f"{p['OnPremisesProtocol'].lower()}://{p['OnPremisesHostname']}:{p['OnPremisesPort']}/"
+    assert r.props("SampleOnPremisesResource")["PathPart"] == "onprem"
+    assert r.props("SampleOnPremisesResource")["ParentId"] == {"Fn::GetAtt": ["SampleApi", "RootResourceId"]}
+    proxy_resource = r.props("SampleOnPremisesProxyResource")
+    assert (proxy_resource["PathPart"], proxy_resource["ParentId"]) == ("{proxy+}", {"Ref": "SampleOnPremisesResource"})
+    for method, resource, uri in (
+        ("SampleOnPremisesAny", "SampleOnPremisesResource", base),
+        ("SampleOnPremisesProxyAny", "SampleOnPremisesProxyResource", base + "{proxy}"),
+    ):
+        m = r.props(method)
+        assert m["RestApiId"] == {"Ref": "SampleApi"} and m["ResourceId"] == {"Ref": resource}
+        assert m["HttpMethod"] == "ANY"
+        # Authorization as the other sample methods: the private API's resource policy.
+        assert m["AuthorizationType"] == r.props("SampleRootGet")["AuthorizationType"]
+        integration = m["Integration"]
+        assert (integration["Type"], integration["IntegrationHttpMethod"]) == ("HTTP_PROXY", "ANY")
+        assert integration["ConnectionType"] == "VPC_LINK"
+        assert integration["ConnectionId"] == {"Ref": "OnPremisesVpcLink"}
+        assert integration["Uri"] == uri
+    proxy = r.props("SampleOnPremisesProxyAny")
+    assert proxy["RequestParameters"] == {"method.request.path.proxy": True}
+    assert proxy["Integration"]["RequestParameters"] == {"integration.request.path.proxy": "method.request.path.proxy"}
+    # The stage's deployment is taken after every method, the on-premises ones included.
+    deployment = r.resources["SampleOnPremisesDeployment"]
+    assert set(deployment["DependsOn"]) == {m for m, v in r.of_type("AWS::ApiGateway::Method").items()}
+    assert r.props("SampleStage")["DeploymentId"] == {"Ref": "SampleOnPremisesDeployment"}
+
+
+def test_without_on_premises_the_deployment_waits_for_every_method() -> None:
+    r = render({})
+    assert set(r.resources["SampleDeployment"]["DependsOn"]) == set(r.of_type("AWS::ApiGateway::Method"))
+
+
+def rules_of(r: Rendered, group: str) -> dict[str, list[dict[str, Any]]]:
+    """A group's rules by direction, inline and standalone."""
+    keys = {group, group_id(group)}
+    out: dict[str, list[dict[str, Any]]] = {"in": [], "out": []}
+    for g, direction, rule in group_rules(r):
+        if g in keys:
+            out[direction].append(rule)
+    return out
+
+
+@pytest.mark.parametrize("count", [1, 3, 8])
+def test_on_premises_nlb_sends_only_to_the_on_premises_cidrs_on_the_port(count: int) -> None:
+    cidrs = [f"10.{i}.0.0/16" for i in range(count)]
+    r = render({**ONPREM, "OnPremisesCidrs": ",".join(cidrs)})
+    rules = rules_of(r, "OnPremisesLoadBalancerSecurityGroup")
+    # No inbound rule: only PrivateLink traffic (the VPC link) reaches it.
+    assert rules["in"] == []
+    # The inline rule replaces the default allow-all egress, and allows nothing.
+    assert [is_no_egress(rule) for rule in r.props("OnPremisesLoadBalancerSecurityGroup")["SecurityGroupEgress"]] == [
+        True
+    ]
+    port = int(ONPREM["OnPremisesPort"])
+    opened = [rule for rule in rules["out"] if not is_no_egress(rule)]
+    assert sorted(
+        (rule["CidrIp"], rule["IpProtocol"], int(rule["FromPort"]), int(rule["ToPort"])) for rule in opened
+    ) == sorted((c, "tcp", port, port) for c in cidrs)
+    for rule in opened:
+        assert set(rule) == {"Description", "GroupId", "CidrIp", "IpProtocol", "FromPort", "ToPort"}
+    assert "TooManyOnPremisesCidrsAtMostEight" not in r.resources
+
+
+def test_a_ninth_on_premises_cidr_fails_the_deploy_loudly() -> None:
+    r = render({**ONPREM, "OnPremisesCidrs": ",".join(f"10.{i}.0.0/16" for i in range(9))})
+    guard = r.resources["TooManyOnPremisesCidrsAtMostEight"]
+    assert guard["Type"] == "AWS::CloudFormation::WaitCondition"
+    assert guard["Properties"]["Handle"] == {"Ref": "TooManyOnPremisesCidrsHandle"}
+
+
+def test_on_premises_nlb_group_never_allows_all_egress(scenario: Rendered) -> None:
+    if "OnPremisesLoadBalancerSecurityGroup" not in scenario.resources:
+        return
+    for rule in rules_of(scenario, "OnPremisesLoadBalancerSecurityGroup")["out"]:
+        if is_no_egress(rule):
+            continue
+        assert rule["IpProtocol"] == "tcp" and rule["CidrIp"] in scenario.params["OnPremisesCidrs"], rule
+
+
+def expected_target_sync_egress(r: Rendered) -> list[str]:
+    p = r.params
+    # The inline rule replaces the default allow-all egress; the others open what target-sync needs.
+    out = [json.dumps({"CidrIp": "127.0.0.1/32", "IpProtocol": "-1"})]
+    if p["PrivateSubnetsHaveNat"] == "true":
+        out.append(json.dumps({"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}))
+    else:
+        endpoints = {"Fn::GetAtt": ["AwsApiEndpointSecurityGroup", "GroupId"]}
+        out.append(
+            json.dumps({"DestinationSecurityGroupId": endpoints, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443})
+        )
+    if p["OnPremisesDnsServer"]:
+        ip, port = p["OnPremisesDnsServer"].split(":")
+        for protocol in ("udp", "tcp"):
+            out.append(
+                json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": protocol, "FromPort": int(port), "ToPort": int(port)})
+            )
+    return sorted(out)
+
+
+def test_target_sync_group_reaches_only_the_aws_apis_and_the_dns_server(scenario: Rendered) -> None:
+    if not scenario.params["OnPremisesHostname"]:
+        assert "TargetSyncSecurityGroup" not in scenario.resources
+        return
+    rules = rules_of(scenario, "TargetSyncSecurityGroup")
+    assert rules["in"] == []
+    keys = ("CidrIp", "DestinationSecurityGroupId", "IpProtocol", "FromPort", "ToPort")
+
+    def shape(rule: dict[str, Any]) -> str:
+        return json.dumps({k: (int(rule[k]) if k.endswith("Port") else rule[k]) for k in keys if k in rule})
+
+    assert sorted(shape(rule) for rule in rules["out"]) == expected_target_sync_egress(scenario)
+
+
+@pytest.mark.parametrize("nat", ["false", "true", None])
+def test_aws_api_endpoints_exist_iff_on_premises_without_nat(nat: str | None) -> None:
+    r = render({} if nat is None else {**ONPREM, "PrivateSubnetsHaveNat": nat})
+    expected = nat == "false"
+    assert present(r, AWS_API_ENDPOINTS_ONLY) == {n: expected for n in AWS_API_ENDPOINTS_ONLY}
+    if not expected:
+        return
+    group = {"Fn::GetAtt": ["AwsApiEndpointSecurityGroup", "GroupId"]}
+    for endpoint, service in (("Ec2ApiEndpoint", "ec2"), ("ElbApiEndpoint", "elasticloadbalancing")):
+        e = r.props(endpoint)
+        assert e["ServiceName"] == f"com.amazonaws.{REGION}.{service}"
+        assert e["VpcEndpointType"] == "Interface"
+        assert e["PrivateDnsEnabled"] is True, "the SDK's default endpoint names must resolve to it"
+        assert (e["VpcId"], e["SubnetIds"], e["SecurityGroupIds"]) == (
+            r.params["VpcId"],
+            r.params["SubnetIds"],
+            [group],
+        )
+    rules = rules_of(r, "AwsApiEndpointSecurityGroup")
+    assert [(x["SourceSecurityGroupId"], x["IpProtocol"], x["FromPort"], x["ToPort"]) for x in rules["in"]] == [
+        (TARGET_SYNC_GROUP, "tcp", 443, 443)
+    ]
+    assert [is_no_egress(x) for x in rules["out"]] == [True]
+
+
+def test_target_sync_runs_in_the_vpc_iff_on_premises(scenario: Rendered) -> None:
+    fn = scenario.props("TargetSyncFunction")
+    role = scenario.props("TargetSyncRole")
+    if scenario.conditions["HasOnPremises"]:
+        assert fn["VpcConfig"] == {"SubnetIds": scenario.params["SubnetIds"], "SecurityGroupIds": [TARGET_SYNC_GROUP]}
+        # Lambda creates the function's network interfaces with the execution role.
+        assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
+    else:
+        assert "VpcConfig" not in fn
+        assert "ManagedPolicyArns" not in role
+
+
+def test_dns_settings_follow_their_parameters(scenario: Rendered) -> None:
+    e = env(scenario, "TargetSyncFunction")
+    # Unset, never empty, without a server: target-sync reads an empty value as a bad ip:port.
+    server = scenario.params["OnPremisesDnsServer"]
+    assert e.get("FRONTDOOR_DNS_SERVER") == (server or None)
+    assert e.get("FRONTDOOR_DNS_GRACE_RUNS") == ("3" if scenario.params["OnPremisesHostname"] else None)
+
+
+def test_dns_server_scenario_sets_the_server() -> None:
+    e = env(render(SCENARIOS["onprem-dns-server-nlb"]), "TargetSyncFunction")
+    assert e["FRONTDOOR_DNS_SERVER"] == "10.0.0.10:5353"
+
+
+# ---------------------------------------------------------------- dual stack
+
+
+@pytest.mark.parametrize("lb", ["ALB", "NLB"])
+@pytest.mark.parametrize("address_type", ["ipv4", "dualstack"])
+def test_load_balancer_ip_address_type_follows_the_parameter(lb: str, address_type: str) -> None:
+    r = render({**ONPREM, "LoadBalancerType": lb, "IpAddressType": address_type})
+    lb_id = "ApplicationLoadBalancer" if lb == "ALB" else "NetworkLoadBalancer"
+    assert r.props(lb_id)["IpAddressType"] == address_type
+    # Targets stay IPv4: the endpoint's IPv4 ENI addresses, and the on-premises addresses.
+    assert r.props("ApiTargetGroup")["IpAddressType"] == "ipv4"
+    assert r.props("OnPremisesTargetGroup")["IpAddressType"] == "ipv4"
+    assert r.props("OnPremisesLoadBalancer")["IpAddressType"] == "ipv4"
+    # IPv6 clients find a dual-stack load balancer through an AAAA twin of the A record.
+    assert ("PrivateRecordIpv6" in r.resources) is (address_type == "dualstack")
+    if address_type == "dualstack":
+        a, aaaa = r.props("PrivateRecord"), r.props("PrivateRecordIpv6")
+        assert (a["Type"], aaaa["Type"]) == ("A", "AAAA")
+        assert {k: v for k, v in aaaa.items() if k != "Type"} == {k: v for k, v in a.items() if k != "Type"}
+
+
+def test_dual_stack_failover_records_share_the_health_check() -> None:
+    r = render(SCENARIOS["dualstack-nlb-primary"])
+    aaaa = r.props("PrivateRecordIpv6")
+    assert aaaa["Failover"] == "PRIMARY" and aaaa["HealthCheckId"] == {"Ref": "HealthCheck"}
+    assert aaaa["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["NetworkLoadBalancer", "DNSName"]}

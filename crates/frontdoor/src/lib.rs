@@ -10,6 +10,7 @@
 //! - [`plan`]: pure planners, desired against current gives a plan, with no I/O;
 //! - [`model`]: the domain types; [`ports`]: the traits the logic needs;
 //! - [`aws`]: small adapters behind those ports, and the SDK client settings;
+//! - [`dns`]: the DNS adapter behind [`ports::NameResolver`], and its settings;
 //! - [`config`]: the environment, checked the same way everywhere;
 //! - [`deadline`]: the time an invocation has;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
@@ -21,6 +22,7 @@ pub mod aws;
 pub mod cfn;
 pub mod config;
 pub mod deadline;
+pub mod dns;
 pub mod emf;
 pub mod logging;
 pub mod model;

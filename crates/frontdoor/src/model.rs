@@ -24,12 +24,14 @@ impl Endpoint {
     }
 }
 
-/// A network interface and its primary private IPv4 address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A network interface, its primary private IPv4 address and its IPv6
+/// addresses (a dual-stack endpoint's interfaces have both).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkInterface {
     pub id: String,
     pub availability_zone: String,
     pub private_ip: Option<String>,
+    pub ipv6_addresses: Vec<String>,
 }
 
 /// An IP target on a port.
@@ -37,6 +39,18 @@ pub struct NetworkInterface {
 pub struct Target {
     pub ip: String,
     pub port: u16,
+    /// Outside the target group's VPC subnets (on premises): ELB needs the
+    /// Availability Zone `all` for it, and refuses `all` for an address inside.
+    pub all_zones: bool,
+}
+
+/// A target group, as far as this project cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub arn: String,
+    /// The family of the group's targets: its `IpAddressType`.
+    pub family: Family,
+    pub vpc_id: String,
 }
 
 /// A registered target and its health state.

@@ -27,13 +27,27 @@ pub struct Permission {
 pub const ENI_TARGETS: &[Permission] = &[
     Permission { action: "ec2:DescribeVpcEndpoints", resource: Resource::Any },
     Permission { action: "ec2:DescribeNetworkInterfaces", resource: Resource::Any },
+    Permission { action: "elasticloadbalancing:DescribeTargetGroups", resource: Resource::Any },
     Permission { action: "elasticloadbalancing:DescribeTargetHealth", resource: Resource::Any },
     Permission { action: "elasticloadbalancing:RegisterTargets", resource: Resource::TargetGroup },
     Permission { action: "elasticloadbalancing:DeregisterTargets", resource: Resource::TargetGroup },
 ];
 
-/// target-sync: the same adapters as eni-targets.
-pub const TARGET_SYNC: &[Permission] = ENI_TARGETS;
+/// target-sync: the adapters of eni-targets, and for hostname bindings
+/// `aws/subnets.rs` and `aws/elb_tags.rs` (the no-flap state).
+#[rustfmt::skip]
+pub const TARGET_SYNC: &[Permission] = &[
+    Permission { action: "ec2:DescribeVpcEndpoints", resource: Resource::Any },
+    Permission { action: "ec2:DescribeNetworkInterfaces", resource: Resource::Any },
+    Permission { action: "ec2:DescribeSubnets", resource: Resource::Any },
+    Permission { action: "elasticloadbalancing:DescribeTargetGroups", resource: Resource::Any },
+    Permission { action: "elasticloadbalancing:DescribeTargetHealth", resource: Resource::Any },
+    Permission { action: "elasticloadbalancing:DescribeTags", resource: Resource::Any },
+    Permission { action: "elasticloadbalancing:RegisterTargets", resource: Resource::TargetGroup },
+    Permission { action: "elasticloadbalancing:DeregisterTargets", resource: Resource::TargetGroup },
+    Permission { action: "elasticloadbalancing:AddTags", resource: Resource::TargetGroup },
+    Permission { action: "elasticloadbalancing:RemoveTags", resource: Resource::TargetGroup },
+];
 
 /// prefix-list-ingress (Custom::PrefixListIngress): `aws/security_groups.rs`.
 #[rustfmt::skip]
@@ -81,6 +95,16 @@ mod tests {
             &["eni-targets", "target-sync"],
         ),
         (
+            "aws/subnets.rs",
+            include_str!("aws/subnets.rs"),
+            &["target-sync"],
+        ),
+        (
+            "aws/elb_tags.rs",
+            include_str!("aws/elb_tags.rs"),
+            &["target-sync"],
+        ),
+        (
             "aws/security_groups.rs",
             include_str!("aws/security_groups.rs"),
             &["prefix-list-ingress"],
@@ -95,7 +119,11 @@ mod tests {
     /// `client . some_operation (` with any whitespace between, as the SDK's fluent
     /// builders are called; `clone` and `config` are the client's own methods.
     fn sdk_calls(source: &str) -> BTreeSet<String> {
-        let compact: String = source.split_whitespace().collect();
+        // `self.client().op(` (an adapter on another adapter's client) reads as `client.op(`.
+        let compact: String = source
+            .split_whitespace()
+            .collect::<String>()
+            .replace("client().", "client.");
         let mut calls = BTreeSet::new();
         for (at, _) in compact.match_indices("client.") {
             let rest = &compact[at + "client.".len()..];

@@ -2,13 +2,15 @@
 //! tested with fakes and the SDK stays in the adapters ([`crate::aws`]).
 
 use crate::model::{
-    Authorized, Endpoint, IngressRule, NetworkInterface, Permission, PrefixList, RegisteredTarget,
-    SecurityGroup, Target,
+    Authorized, Endpoint, Family, IngressRule, NetworkInterface, Permission, PrefixList,
+    RegisteredTarget, SecurityGroup, Target, TargetGroup,
 };
 use crate::plan::TargetPlan;
 use futures_util::future::BoxFuture;
-use std::collections::BTreeMap;
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::net::IpAddr;
 
 /// An AWS call that failed after the SDK's own retries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,8 +44,24 @@ pub trait EndpointDirectory: Send + Sync {
     ) -> impl Future<Output = Result<Vec<NetworkInterface>, AwsError>> + Send;
 }
 
+/// The address ranges of VPCs' subnets.
+pub trait SubnetDirectory: Send + Sync {
+    /// The IPv4 and IPv6 CIDR blocks of each VPC's subnets, by VPC id (every
+    /// id asked for is a key).
+    fn subnet_ranges(
+        &self,
+        vpc_ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Vec<IpNet>>, AwsError>> + Send;
+}
+
 /// Read and write access to target groups.
 pub trait TargetRegistry: Send + Sync {
+    /// Describes the target groups; ARNs that do not exist are left out.
+    fn target_groups(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<TargetGroup>, AwsError>> + Send;
+
     /// The group's targets, or `None` when the group does not exist.
     fn targets(
         &self,
@@ -83,6 +101,55 @@ pub trait TargetRegistry: Send + Sync {
             Ok(())
         }
     }
+}
+
+/// Tags on target groups: where hostname bindings keep their state.
+pub trait TargetGroupTags: Send + Sync {
+    /// The tags of each group, by ARN; a group without tags may be left out.
+    fn tags(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, BTreeMap<String, String>>, AwsError>> + Send;
+
+    /// Adds or overwrites tags.
+    fn add_tags(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    fn remove_tags(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+}
+
+/// Why a DNS name's addresses are unknown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DnsError {
+    #[error("{name} does not exist (NXDOMAIN)")]
+    NoSuchName { name: String },
+    #[error("{name} has no {record} records")]
+    NoRecords { name: String, record: &'static str },
+    #[error("the DNS server answered {code} for {name}")]
+    ServerFailure { name: String, code: String },
+    #[error("no DNS answer for {name} in time")]
+    Timeout { name: String },
+    #[error("the DNS query for {name} failed: {message}")]
+    Other { name: String, message: String },
+}
+
+/// Resolves DNS names.
+pub trait NameResolver: Send + Sync {
+    /// The name's addresses of one family: its A records, or its AAAA
+    /// records. An answer without any is [`DnsError::NoRecords`], never an
+    /// empty set.
+    fn addresses(
+        &self,
+        name: &str,
+        family: Family,
+    ) -> impl Future<Output = Result<BTreeSet<IpAddr>, DnsError>> + Send;
 }
 
 /// Reads and writes the inbound rules of security groups.

@@ -16,6 +16,10 @@ impl Ec2Endpoints {
         Self { client }
     }
 
+    pub(super) fn client(&self) -> &aws_sdk_ec2::Client {
+        &self.client
+    }
+
     async fn describe_endpoints(&self, ids: &[String]) -> Result<Vec<Endpoint>, AwsError> {
         let pages: Vec<_> = self
             .client
@@ -59,10 +63,17 @@ impl Ec2Endpoints {
         let mut interfaces = Vec::new();
         for page in pages {
             let page = page.map_err(|e| sdk_error("DescribeNetworkInterfaces", e))?;
-            interfaces.extend(page.network_interfaces().iter().map(|n| NetworkInterface {
-                id: n.network_interface_id().unwrap_or_default().to_owned(),
-                availability_zone: n.availability_zone().unwrap_or_default().to_owned(),
-                private_ip: n.private_ip_address().map(str::to_owned),
+            interfaces.extend(page.network_interfaces().iter().map(|n| {
+                NetworkInterface {
+                    id: n.network_interface_id().unwrap_or_default().to_owned(),
+                    availability_zone: n.availability_zone().unwrap_or_default().to_owned(),
+                    private_ip: n.private_ip_address().map(str::to_owned),
+                    ipv6_addresses: n
+                        .ipv6_addresses()
+                        .iter()
+                        .filter_map(|a| a.ipv6_address().map(str::to_owned))
+                        .collect(),
+                }
             }));
         }
         Ok(interfaces)

@@ -1,9 +1,11 @@
 //! [`TargetRegistry`] on Elastic Load Balancing v2.
 
 use super::sdk_error;
-use crate::model::{RegisteredTarget, Target};
+use crate::model::{Family, RegisteredTarget, Target, TargetGroup};
 use crate::ports::{AwsError, TargetRegistry};
-use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealthStateEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    TargetDescription, TargetGroupIpAddressTypeEnum, TargetHealthStateEnum,
+};
 
 /// [`TargetRegistry`] on Elastic Load Balancing v2.
 #[derive(Debug, Clone)]
@@ -15,7 +17,43 @@ impl ElbTargets {
     pub fn new(client: aws_sdk_elasticloadbalancingv2::Client) -> Self {
         Self { client }
     }
+
+    pub(super) fn client(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        &self.client
+    }
 }
+
+impl ElbTargets {
+    async fn describe_target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, AwsError> {
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let output = self
+            .client
+            .describe_target_groups()
+            .set_target_group_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeTargetGroups", e))?;
+        Ok(output
+            .target_groups()
+            .iter()
+            .map(|g| TargetGroup {
+                arn: g.target_group_arn().unwrap_or_default().to_owned(),
+                family: match g.ip_address_type() {
+                    Some(TargetGroupIpAddressTypeEnum::Ipv6) => Family::Ipv6,
+                    _ => Family::Ipv4,
+                },
+                vpc_id: g.vpc_id().unwrap_or_default().to_owned(),
+            })
+            .collect())
+    }
+}
+
+/// The Availability Zone that ELB requires for an address outside the target
+/// group's VPC, and refuses for one inside
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetDescription.html).
+const ALL_ZONES: &str = "all";
 
 fn descriptions(targets: &[Target]) -> Vec<TargetDescription> {
     targets
@@ -24,6 +62,7 @@ fn descriptions(targets: &[Target]) -> Vec<TargetDescription> {
             TargetDescription::builder()
                 .id(&t.ip)
                 .port(i32::from(t.port))
+                .set_availability_zone(t.all_zones.then(|| ALL_ZONES.to_owned()))
                 .build()
         })
         .collect()
@@ -62,12 +101,32 @@ impl TargetRegistry for ElbTargets {
                     target: Target {
                         ip: target.id()?.to_owned(),
                         port,
+                        all_zones: target.availability_zone() == Some(ALL_ZONES),
                     },
                     draining,
                 })
             })
             .collect();
         Ok(Some(targets))
+    }
+
+    async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, AwsError> {
+        match self.describe_target_groups(arns).await {
+            // One unknown ARN fails the whole call: then ask for each, so
+            // that the others are still found.
+            Err(err) if err.has_code(TARGET_GROUP_NOT_FOUND) && arns.len() > 1 => {
+                let mut found = Vec::new();
+                for arn in arns {
+                    match self.describe_target_groups(std::slice::from_ref(arn)).await {
+                        Err(err) if err.has_code(TARGET_GROUP_NOT_FOUND) => {}
+                        other => found.extend(other?),
+                    }
+                }
+                Ok(found)
+            }
+            Err(err) if err.has_code(TARGET_GROUP_NOT_FOUND) => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     async fn register(&self, target_group_arn: &str, targets: &[Target]) -> Result<(), AwsError> {

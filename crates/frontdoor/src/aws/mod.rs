@@ -9,8 +9,10 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 pub mod config;
 mod ec2;
 mod elb;
+mod elb_tags;
 pub mod secrets;
 pub mod security_groups;
+mod subnets;
 
 pub use ec2::Ec2Endpoints;
 pub use elb::ElbTargets;

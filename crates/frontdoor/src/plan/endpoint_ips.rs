@@ -2,12 +2,14 @@
 //! `target-sync` share so that they can never disagree about an endpoint.
 //!
 //! An endpoint's IPs are known only when it is `available` and every network
-//! interface it lists is described with an IPv4 address. Anything less is
-//! unknown, and unknown never empties a target group (the never-empty guard).
+//! interface it lists is described with an address of the family asked for:
+//! its primary IPv4 address for an `ipv4` target group, its IPv6 address for
+//! an `ipv6` one (a dual-stack endpoint has both). Anything less is unknown,
+//! and unknown never empties a target group (the never-empty guard).
 
-use crate::model::{Endpoint, NetworkInterface};
+use crate::model::{Endpoint, Family, NetworkInterface};
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// What an endpoint's description and its interfaces say about its IPs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +18,7 @@ pub struct EndpointIps {
     pub interfaces: BTreeSet<String>,
     /// One per interface, ordered by Availability Zone, then numerically,
     /// so that `IP0…IPn` are stable across calls.
-    pub ips: Vec<Ipv4Addr>,
+    pub ips: Vec<IpAddr>,
     /// `available` with fewer interfaces than subnets: EC2 is still adding
     /// one, so these are not yet the whole set. Register them; deregister
     /// nothing.
@@ -28,12 +30,12 @@ pub struct EndpointIps {
 impl EndpointIps {
     /// The IPs as text, in order.
     pub fn ip_strings(&self) -> Vec<String> {
-        self.ips.iter().map(Ipv4Addr::to_string).collect()
+        self.ips.iter().map(IpAddr::to_string).collect()
     }
 
     /// The IPs as a set of text, for the target planners.
     pub fn ip_set(&self) -> BTreeSet<String> {
-        self.ips.iter().map(Ipv4Addr::to_string).collect()
+        self.ips.iter().map(IpAddr::to_string).collect()
     }
 }
 
@@ -52,14 +54,20 @@ pub enum UnknownIps {
         "network interface {interface} of endpoint {id} could not be described with an IPv4 address"
     )]
     Undescribed { id: String, interface: String },
+    #[error(
+        "network interface {interface} of endpoint {id} has no IPv6 address; an ipv6 target group needs a dual-stack endpoint"
+    )]
+    NoIpv6 { id: String, interface: String },
 }
 
-/// The one definition: the IPs of `endpoint_id`, from what `DescribeVpcEndpoints`
-/// returned (by id) and what `DescribeNetworkInterfaces` returned (by id).
+/// The one definition: the IPs of `endpoint_id` of one family, from what
+/// `DescribeVpcEndpoints` returned (by id) and what `DescribeNetworkInterfaces`
+/// returned (by id).
 pub fn endpoint_ips(
     endpoint_id: &str,
     endpoints: &BTreeMap<String, Endpoint>,
     interfaces: &BTreeMap<String, NetworkInterface>,
+    family: Family,
 ) -> Result<EndpointIps, UnknownIps> {
     let endpoint = endpoints
         .get(endpoint_id)
@@ -83,16 +91,31 @@ pub fn endpoint_ips(
         .network_interface_ids
         .iter()
         .map(|id| {
-            interfaces
-                .get(id)
-                .and_then(|n| {
-                    let ip: Ipv4Addr = n.private_ip.as_deref()?.parse().ok()?;
-                    Some((n.availability_zone.as_str(), ip))
-                })
-                .ok_or_else(|| UnknownIps::Undescribed {
-                    id: endpoint_id.to_owned(),
-                    interface: id.clone(),
-                })
+            let undescribed = || UnknownIps::Undescribed {
+                id: endpoint_id.to_owned(),
+                interface: id.clone(),
+            };
+            let interface = interfaces.get(id).ok_or_else(undescribed)?;
+            let ip = match family {
+                Family::Ipv4 => interface
+                    .private_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok())
+                    .map(IpAddr::V4)
+                    .ok_or_else(undescribed)?,
+                // One per interface, as for IPv4: the lowest, so that a run is stable.
+                Family::Ipv6 => interface
+                    .ipv6_addresses
+                    .iter()
+                    .filter_map(|ip| ip.parse::<std::net::Ipv6Addr>().ok())
+                    .min()
+                    .map(IpAddr::V6)
+                    .ok_or_else(|| UnknownIps::NoIpv6 {
+                        id: endpoint_id.to_owned(),
+                        interface: id.clone(),
+                    })?,
+            };
+            Ok((interface.availability_zone.as_str(), ip))
         })
         .collect::<Result<Vec<_>, _>>()?;
     located.sort();
@@ -136,6 +159,7 @@ mod tests {
                     id: id.to_string(),
                     availability_zone: az.to_string(),
                     private_ip: ip.map(str::to_owned),
+                    ipv6_addresses: Vec::new(),
                 })
                 .collect(),
             |n| &n.id,
@@ -153,6 +177,7 @@ mod tests {
             "vpce-1",
             &endpoint("available", &["eni-b", "eni-a2", "eni-a1"], 3),
             &enis,
+            Family::Ipv4,
         )
         .unwrap();
         assert_eq!(ips.ip_strings(), ["10.0.0.3", "10.0.0.20", "10.0.1.5"]);
@@ -173,7 +198,7 @@ mod tests {
             (BTreeMap::new(), "Missing"),
         ];
         for (endpoints, variant) in cases {
-            let error = endpoint_ips("vpce-1", &endpoints, &enis).unwrap_err();
+            let error = endpoint_ips("vpce-1", &endpoints, &enis, Family::Ipv4).unwrap_err();
             assert!(format!("{error:?}").starts_with(variant), "{error:?}");
         }
     }
@@ -181,8 +206,32 @@ mod tests {
     #[test]
     fn fewer_interfaces_than_subnets_is_transitional() {
         let enis = interfaces(&[("eni-a", "us-east-1a", Some("10.0.0.1"))]);
-        let ips = endpoint_ips("vpce-1", &endpoint("available", &["eni-a"], 2), &enis).unwrap();
+        let ips = endpoint_ips(
+            "vpce-1",
+            &endpoint("available", &["eni-a"], 2),
+            &enis,
+            Family::Ipv4,
+        )
+        .unwrap();
         assert!(ips.transitional);
         assert_eq!(ips.interfaces, BTreeSet::from(["eni-a".to_owned()]));
+    }
+
+    #[test]
+    fn an_ipv6_group_gets_each_interfaces_ipv6_address_or_a_clear_error() {
+        let mut enis = interfaces(&[
+            ("eni-a", "us-east-1a", Some("10.0.0.1")),
+            ("eni-b", "us-east-1b", Some("10.0.1.1")),
+        ]);
+        let endpoints = endpoint("available", &["eni-a", "eni-b"], 2);
+        let error = endpoint_ips("vpce-1", &endpoints, &enis, Family::Ipv6).unwrap_err();
+        assert!(error.to_string().contains("has no IPv6 address"), "{error}");
+        enis.get_mut("eni-a").unwrap().ipv6_addresses =
+            vec!["2600:1f18::9".into(), "2600:1f18::5".into()];
+        enis.get_mut("eni-b").unwrap().ipv6_addresses = vec!["2600:1f18:0:1::7".into()];
+        let ips = endpoint_ips("vpce-1", &endpoints, &enis, Family::Ipv6).unwrap();
+        assert_eq!(ips.ip_strings(), ["2600:1f18::5", "2600:1f18:0:1::7"]);
+        let ips = endpoint_ips("vpce-1", &endpoints, &enis, Family::Ipv4).unwrap();
+        assert_eq!(ips.ip_strings(), ["10.0.0.1", "10.0.1.1"]);
     }
 }

@@ -3,10 +3,12 @@
 //!
 //! - [`endpoint_ips`]: the endpoint's IPs, the one definition;
 //! - [`targets`]: target-group plans, with the never-empty guard;
+//! - [`hostname`]: a hostname binding's plan, with the no-flap rule;
 //! - [`ingress`]: one owner's ingress rules in a security group;
 //! - [`quota`]: the rule-quota pre-check and the prefix-list weights.
 
 pub mod endpoint_ips;
+pub mod hostname;
 pub mod ingress;
 pub mod quota;
 pub mod targets;

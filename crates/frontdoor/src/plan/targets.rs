@@ -47,6 +47,7 @@ pub fn sync_plan(
     let target = |ip: &str| Target {
         ip: ip.to_owned(),
         port,
+        all_zones: false,
     };
     TargetPlan {
         register: desired
@@ -116,6 +117,7 @@ pub fn removal_plan(ips: &BTreeSet<String>, port: u16, current: &[RegisteredTarg
             .map(|ip| Target {
                 ip: ip.clone(),
                 port,
+                all_zones: false,
             })
             .collect(),
         unchanged: 0,
@@ -132,6 +134,7 @@ mod tests {
             target: Target {
                 ip: ip.into(),
                 port,
+                all_zones: false,
             },
             draining,
         }
@@ -167,14 +170,16 @@ mod tests {
             plan.register,
             [Target {
                 ip: "10.0.0.2".into(),
-                port: 443
+                port: 443,
+                all_zones: false
             }]
         );
         assert_eq!(
             plan.deregister,
             [Target {
                 ip: "10.0.0.9".into(),
-                port: 443
+                port: 443,
+                all_zones: false
             }]
         );
         assert_eq!(plan.unchanged, 1);
@@ -203,7 +208,8 @@ mod tests {
             plan.deregister,
             [Target {
                 ip: "10.0.0.1".into(),
-                port: 443
+                port: 443,
+                all_zones: false
             }]
         );
     }

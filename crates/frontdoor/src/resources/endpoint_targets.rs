@@ -1,12 +1,14 @@
 //! `Custom::EndpointTargets`: the ENI private IPs of an interface VPC
-//! endpoint, registered as IP targets of one to five target groups.
+//! endpoint, registered as IP targets of one to five target groups, each in
+//! the address family of its `IpAddressType`.
 
 use crate::cfn::props::{self, Properties, PropertyError};
 use crate::cfn::{Context, CustomResource, Data};
-use crate::plan::{self, EndpointIps, UnknownIps, by_id, endpoint_ips};
+use crate::model::{Endpoint, Family, NetworkInterface};
+use crate::plan::{self, UnknownIps, by_id, endpoint_ips};
 use crate::ports::{AwsError, EndpointDirectory, TargetRegistry};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -65,6 +67,13 @@ pub enum EndpointTargetsError {
     NotSettled { id: String, unsettled: String },
     #[error("TargetGroupArns names {0}, which does not exist.")]
     NoTargetGroup(String),
+    #[error(
+        "VpcEndpointId: {unknown}; TargetGroupArns names {target_group}, whose IpAddressType is ipv6."
+    )]
+    NoIpv6 {
+        unknown: UnknownIps,
+        target_group: String,
+    },
     #[error("{0}.")]
     Aws(#[from] AwsError),
 }
@@ -102,8 +111,8 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         }
     }
 
-    /// The endpoint's IPs as [`endpoint_ips`] defines them, read now.
-    async fn read(&self, endpoint_id: &str) -> Result<Result<EndpointIps, UnknownIps>, AwsError> {
+    /// The endpoint and its interfaces, read now.
+    async fn read(&self, endpoint_id: &str) -> Result<Snapshot, AwsError> {
         let endpoints = by_id(
             self.directory.endpoints(&[endpoint_id.to_owned()]).await?,
             |e| &e.id,
@@ -115,32 +124,71 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         let interfaces = by_id(self.directory.network_interfaces(&eni_ids).await?, |n| {
             &n.id
         });
-        Ok(endpoint_ips(endpoint_id, &endpoints, &interfaces))
+        Ok(Snapshot {
+            endpoints,
+            interfaces,
+        })
+    }
+
+    /// The family of each group, by ARN; a group that does not exist is an
+    /// error, before anything is written.
+    async fn families(
+        &self,
+        arns: &[String],
+    ) -> Result<Vec<(String, Family)>, EndpointTargetsError> {
+        let groups = by_id(self.registry.target_groups(arns).await?, |g| &g.arn);
+        arns.iter()
+            .map(|arn| {
+                groups
+                    .get(arn)
+                    .map(|g| (arn.clone(), g.family))
+                    .ok_or_else(|| EndpointTargetsError::NoTargetGroup(arn.clone()))
+            })
+            .collect()
     }
 
     /// Waits for the endpoint to settle (`available`, with an interface for
-    /// every subnet) and returns its IPs, ordered. A pending or transitional
-    /// endpoint is waited for until the deadline: a partial `Ips` would be
-    /// published as the whole.
+    /// every subnet) and returns its IPs of each family the groups ask for,
+    /// ordered. A pending or transitional endpoint is waited for until the
+    /// deadline: a partial `Ips` would be published as the whole.
     async fn settled_ips(
         &self,
         endpoint_id: &str,
+        groups: &[(String, Family)],
         deadline: Instant,
-    ) -> Result<Vec<String>, EndpointTargetsError> {
+    ) -> Result<BTreeMap<Family, Vec<String>>, EndpointTargetsError> {
         loop {
-            let unsettled = match self.read(endpoint_id).await? {
-                Ok(ips) if !ips.transitional => return Ok(ips.ip_strings()),
-                Ok(ips) => format!(
-                    "has {} network interfaces for {} subnets (EC2 is still adding interfaces)",
-                    ips.interfaces.len(),
-                    ips.subnets
-                ),
-                Err(UnknownIps::NotAvailable { state, .. })
-                    if matches!(state.as_str(), "pending" | "pendingacceptance") =>
-                {
-                    format!("is {state}")
+            let snapshot = self.read(endpoint_id).await?;
+            let mut settled = BTreeMap::new();
+            let mut unsettled = None;
+            for (arn, family) in groups {
+                match snapshot.ips(endpoint_id, *family) {
+                    Ok(ips) if !ips.transitional => {
+                        settled.insert(*family, ips.ip_strings());
+                    }
+                    Ok(ips) => {
+                        unsettled = Some(format!(
+                            "has {} network interfaces for {} subnets (EC2 is still adding interfaces)",
+                            ips.interfaces.len(),
+                            ips.subnets
+                        ));
+                    }
+                    Err(UnknownIps::NotAvailable { state, .. })
+                        if matches!(state.as_str(), "pending" | "pendingacceptance") =>
+                    {
+                        unsettled = Some(format!("is {state}"));
+                    }
+                    Err(unknown @ UnknownIps::NoIpv6 { .. }) => {
+                        return Err(EndpointTargetsError::NoIpv6 {
+                            unknown,
+                            target_group: arn.clone(),
+                        });
+                    }
+                    Err(unknown) => return Err(unknown.into()),
                 }
-                Err(unknown) => return Err(unknown.into()),
+            }
+            let Some(unsettled) = unsettled else {
+                return Ok(settled);
             };
             if Instant::now() + self.poll_interval + GIVE_UP_BEFORE_DEADLINE >= deadline {
                 return Err(EndpointTargetsError::NotSettled {
@@ -153,41 +201,77 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         }
     }
 
-    /// Registers the IPs on the port in every group, where missing.
+    /// Registers each group's family of IPs on the port, where missing.
     async fn register(
         &self,
-        props: &EndpointTargetsProps,
-        ips: &BTreeSet<String>,
+        groups: &[(String, Family)],
+        port: u16,
+        ips: &BTreeMap<Family, Vec<String>>,
     ) -> Result<(), EndpointTargetsError> {
-        for arn in &props.target_group_arns {
+        for (arn, family) in groups {
             let current = self
                 .registry
                 .targets(arn)
                 .await?
                 .ok_or_else(|| EndpointTargetsError::NoTargetGroup(arn.clone()))?;
-            let plan = plan::registration_plan(ips, props.port, &current);
+            let plan = plan::registration_plan(&ip_set(ips, *family), port, &current);
             self.registry.apply(arn, &plan).await?;
         }
         Ok(())
     }
 
-    /// Deregisters exactly these IPs on the port; a group already gone is fine.
+    /// Deregisters exactly these IPs on the port, each group its family's; a
+    /// group already gone is fine.
     async fn deregister(
         &self,
-        arns: &[String],
+        groups: &[(String, Family)],
         port: u16,
-        ips: &BTreeSet<String>,
+        ips: &BTreeMap<Family, Vec<String>>,
     ) -> Result<(), EndpointTargetsError> {
-        for arn in arns {
+        for (arn, family) in groups {
             let Some(current) = self.registry.targets(arn).await? else {
                 continue;
             };
-            self.registry
-                .apply(arn, &plan::removal_plan(ips, port, &current))
-                .await?;
+            let plan = plan::removal_plan(&ip_set(ips, *family), port, &current);
+            self.registry.apply(arn, &plan).await?;
         }
         Ok(())
     }
+
+    /// The groups' families, from a description that leaves out the groups
+    /// already gone: a Delete or a cleanup has nothing to do in those.
+    async fn existing_families(&self, arns: &[String]) -> Result<Vec<(String, Family)>, AwsError> {
+        Ok(self
+            .registry
+            .target_groups(arns)
+            .await?
+            .into_iter()
+            .map(|g| (g.arn, g.family))
+            .collect())
+    }
+}
+
+/// What `DescribeVpcEndpoints` and `DescribeNetworkInterfaces` returned, by id.
+struct Snapshot {
+    endpoints: BTreeMap<String, Endpoint>,
+    interfaces: BTreeMap<String, NetworkInterface>,
+}
+
+impl Snapshot {
+    fn ips(&self, endpoint_id: &str, family: Family) -> Result<plan::EndpointIps, UnknownIps> {
+        endpoint_ips(endpoint_id, &self.endpoints, &self.interfaces, family)
+    }
+}
+
+fn ip_set(ips: &BTreeMap<Family, Vec<String>>, family: Family) -> BTreeSet<String> {
+    ips.get(&family).into_iter().flatten().cloned().collect()
+}
+
+/// The `Data` of a response: the IPs of the first group's family (IPv4 for
+/// the template's group).
+fn data_for(groups: &[(String, Family)], ips: &BTreeMap<Family, Vec<String>>) -> Data {
+    let family = groups.first().map_or(Family::Ipv4, |(_, family)| *family);
+    ip_data(ips.get(&family).map_or(&[][..], Vec::as_slice))
 }
 
 impl<D, R> CustomResource for EndpointTargets<D, R>
@@ -213,12 +297,12 @@ where
         properties: &Self::Properties,
         context: &Context<'_>,
     ) -> Result<Data, EndpointTargetsError> {
+        let groups = self.families(&properties.target_group_arns).await?;
         let ips = self
-            .settled_ips(&properties.vpc_endpoint_id, context.deadline)
+            .settled_ips(&properties.vpc_endpoint_id, &groups, context.deadline)
             .await?;
-        self.register(properties, &ips.iter().cloned().collect())
-            .await?;
-        Ok(ip_data(&ips))
+        self.register(&groups, properties.port, &ips).await?;
+        Ok(data_for(&groups, &ips))
     }
 
     /// On the same endpoint: register for the new properties, then remove
@@ -229,11 +313,11 @@ where
         old: Option<&Self::Properties>,
         context: &Context<'_>,
     ) -> Result<Data, EndpointTargetsError> {
-        let ips = self
-            .settled_ips(&properties.vpc_endpoint_id, context.deadline)
+        let groups = self.families(&properties.target_group_arns).await?;
+        let mut ips = self
+            .settled_ips(&properties.vpc_endpoint_id, &groups, context.deadline)
             .await?;
-        let ip_set: BTreeSet<String> = ips.iter().cloned().collect();
-        self.register(properties, &ip_set).await?;
+        self.register(&groups, properties.port, &ips).await?;
         if let Some(old) = old.filter(|old| old.vpc_endpoint_id == properties.vpc_endpoint_id) {
             let dropped: Vec<String> = old
                 .target_group_arns
@@ -243,9 +327,19 @@ where
                 })
                 .cloned()
                 .collect();
-            self.deregister(&dropped, old.port, &ip_set).await?;
+            let dropped = self.existing_families(&dropped).await?;
+            // A dropped group of a family the new groups do not use.
+            if dropped.iter().any(|(_, family)| !ips.contains_key(family)) {
+                let snapshot = self.read(&properties.vpc_endpoint_id).await?;
+                for (_, family) in &dropped {
+                    if let Ok(found) = snapshot.ips(&properties.vpc_endpoint_id, *family) {
+                        ips.entry(*family).or_insert_with(|| found.ip_strings());
+                    }
+                }
+            }
+            self.deregister(&dropped, old.port, &ips).await?;
         }
-        Ok(ip_data(&ips))
+        Ok(data_for(&groups, &ips))
     }
 
     /// Removes the endpoint's IPs, as the one definition reads them now.
@@ -256,20 +350,26 @@ where
         properties: &Self::Properties,
         _context: &Context<'_>,
     ) -> Result<(), EndpointTargetsError> {
-        match self.read(&properties.vpc_endpoint_id).await? {
-            Ok(ips) => {
-                self.deregister(
-                    &properties.target_group_arns,
-                    properties.port,
-                    &ips.ip_set(),
-                )
-                .await
-            }
-            Err(unknown) => {
-                tracing::info!(reason = %unknown, "the endpoint's IPs are unknown: nothing to deregister");
-                Ok(())
+        let groups = self
+            .existing_families(&properties.target_group_arns)
+            .await?;
+        if groups.is_empty() {
+            tracing::info!("the target groups are gone: nothing to deregister");
+            return Ok(());
+        }
+        let snapshot = self.read(&properties.vpc_endpoint_id).await?;
+        let mut ips = BTreeMap::new();
+        for (_, family) in &groups {
+            match snapshot.ips(&properties.vpc_endpoint_id, *family) {
+                Ok(found) => {
+                    ips.insert(*family, found.ip_strings());
+                }
+                Err(unknown) => {
+                    tracing::info!(reason = %unknown, "the endpoint's IPs of this family are unknown: nothing of it to deregister");
+                }
             }
         }
+        self.deregister(&groups, properties.port, &ips).await
     }
 }
 

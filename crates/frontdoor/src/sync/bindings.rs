@@ -1,4 +1,5 @@
-//! `FRONTDOOR_BINDINGS`: which target groups hold which endpoint's IPs.
+//! `FRONTDOOR_BINDINGS`: which target groups hold which endpoint's IPs, or
+//! which DNS name's addresses.
 
 use crate::cfn::props;
 use serde::Serialize;
@@ -9,13 +10,45 @@ use std::collections::BTreeSet;
 pub const BINDINGS_VAR: &str = "FRONTDOOR_BINDINGS";
 const DEFAULT_PORT: u16 = 443;
 
-/// One binding: these target groups hold, on this port, this endpoint's IPs.
+/// One binding: these target groups hold, on this port, the addresses of
+/// this source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
-    pub vpc_endpoint_id: String,
+    #[serde(flatten)]
+    pub source: Source,
     pub target_group_arns: Vec<String>,
     pub port: u16,
+}
+
+/// Where a binding's addresses come from; in the JSON, exactly one of
+/// `vpcEndpointId` and `hostname`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Source {
+    /// An interface VPC endpoint: its network interfaces' IPs.
+    VpcEndpointId(String),
+    /// A DNS name: its A records, or AAAA records for an `ipv6` group.
+    Hostname(String),
+}
+
+impl Binding {
+    /// The endpoint, for an endpoint binding.
+    pub fn vpc_endpoint_id(&self) -> Option<&str> {
+        match &self.source {
+            Source::VpcEndpointId(id) => Some(id),
+            Source::Hostname(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::VpcEndpointId(id) => write!(f, "endpoint {id}"),
+            Source::Hostname(name) => write!(f, "hostname {name}"),
+        }
+    }
 }
 
 /// Invalid `FRONTDOOR_BINDINGS`, naming the binding and the field.
@@ -33,7 +66,10 @@ pub enum BindingsError {
     },
 }
 
-const FIELDS: [&str; 3] = ["vpcEndpointId", "targetGroupArns", "port"];
+const FIELDS: [&str; 4] = ["vpcEndpointId", "hostname", "targetGroupArns", "port"];
+/// DNS's limits on a name and on each of its labels.
+const MAX_NAME_LEN: usize = 253;
+const MAX_LABEL_LEN: usize = 63;
 
 /// Reads the bindings from `FRONTDOOR_BINDINGS`.
 pub fn bindings_from_env() -> Result<Vec<Binding>, BindingsError> {
@@ -96,8 +132,23 @@ fn parse_binding(index: usize, item: &Value) -> Result<Binding, BindingsError> {
     // The same checks as the custom resource's properties, with the JSON names.
     let properties = props::Properties::new(item).map_err(|e| error("", e.problem))?;
     let rename = |e: props::PropertyError| error(&e.property, e.problem);
-    let endpoint = properties.required_str("vpcEndpointId").map_err(rename)?;
-    let endpoint = props::ec2_id("vpcEndpointId", "vpce", endpoint).map_err(rename)?;
+    let source = match (map.get("vpcEndpointId"), map.get("hostname")) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(error(
+                "vpcEndpointId",
+                "give exactly one source: vpcEndpointId or hostname".into(),
+            ));
+        }
+        (Some(_), None) => {
+            let endpoint = properties.required_str("vpcEndpointId").map_err(rename)?;
+            let endpoint = props::ec2_id("vpcEndpointId", "vpce", endpoint).map_err(rename)?;
+            Source::VpcEndpointId(endpoint.to_owned())
+        }
+        (None, Some(_)) => {
+            let name = properties.required_str("hostname").map_err(rename)?;
+            Source::Hostname(hostname(name).map_err(|problem| error("hostname", problem))?)
+        }
+    };
     let arns = match map.get("targetGroupArns") {
         Some(Value::Array(_)) => properties.string_list("targetGroupArns").map_err(rename)?,
         _ => {
@@ -121,10 +172,34 @@ fn parse_binding(index: usize, item: &Value) -> Result<Binding, BindingsError> {
         }
     }
     Ok(Binding {
-        vpc_endpoint_id: endpoint.to_owned(),
+        source,
         target_group_arns,
         port: properties.port_or("port", DEFAULT_PORT).map_err(rename)?,
     })
+}
+
+/// A DNS name, lower-cased and without its final dot: letters, digits and
+/// hyphens in labels of 1 to 63, at most 253 in all.
+fn hostname(name: &str) -> Result<String, String> {
+    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!(
+            "`{name}` is an IP address; a hostname binding follows a DNS name"
+        ));
+    }
+    let label_ok = |label: &str| {
+        (1..=MAX_LABEL_LEN).contains(&label.len())
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.split('.').all(label_ok) {
+        return Err(format!(
+            "`{}` is not a DNS name (labels of 1 to {MAX_LABEL_LEN} letters, digits and hyphens, {MAX_NAME_LEN} in all)",
+            props::excerpt(&name)
+        ));
+    }
+    Ok(name)
 }
 
 #[cfg(test)]
@@ -142,6 +217,26 @@ mod tests {
         let bindings = parse_bindings(&text).unwrap();
         assert_eq!(bindings[0].port, 443);
         assert_eq!(bindings[0].target_group_arns, [ARN]);
+        assert_eq!(
+            bindings[0].source,
+            Source::VpcEndpointId("vpce-0123456789abcdef0".into())
+        );
+    }
+
+    #[test]
+    fn a_hostname_binding_parses_and_serializes_with_its_one_source() {
+        let text =
+            json!([{"hostname": "Api.OnPrem.Example.", "targetGroupArns": [ARN], "port": 8443}])
+                .to_string();
+        let bindings = parse_bindings(&text).unwrap();
+        assert_eq!(
+            bindings[0].source,
+            Source::Hostname("api.onprem.example".into())
+        );
+        let back = serde_json::to_value(&bindings[0]).unwrap();
+        assert_eq!(back["hostname"], "api.onprem.example");
+        assert!(back.get("vpcEndpointId").is_none());
+        assert_eq!(back["port"], 8443);
     }
 
     #[test]
@@ -178,6 +273,34 @@ mod tests {
             ),
             (json!([good, good]), "[1].targetGroupArns"),
             (json!([7]), "[0]"),
+            (
+                json!([{"vpcEndpointId": "vpce-01234567", "hostname": "a.example", "targetGroupArns": [ARN]}]),
+                "[0].vpcEndpointId: give exactly one source",
+            ),
+            (
+                json!([{"targetGroupArns": [ARN]}]),
+                "[0].vpcEndpointId: give exactly one",
+            ),
+            (
+                json!([{"hostname": "bad_name.example", "targetGroupArns": [ARN]}]),
+                "[0].hostname",
+            ),
+            (
+                json!([{"hostname": "10.1.2.3", "targetGroupArns": [ARN]}]),
+                "[0].hostname: `10.1.2.3` is an IP address",
+            ),
+            (
+                json!([{"hostname": "-a.example", "targetGroupArns": [ARN]}]),
+                "[0].hostname",
+            ),
+            (
+                json!([{"hostname": format!("{}.example", "a".repeat(64)), "targetGroupArns": [ARN]}]),
+                "[0].hostname",
+            ),
+            (
+                json!([{"hostname": 7, "targetGroupArns": [ARN]}]),
+                "[0].hostname",
+            ),
         ];
         for (value, needle) in cases {
             let err = parse_bindings(&value.to_string()).unwrap_err().to_string();

@@ -1,10 +1,11 @@
-//! `target-sync`: level-triggered drift repair of endpoint target groups.
+//! `target-sync`: level-triggered drift repair of target groups.
 //!
 //! Each binding declares that its target groups hold, on its port, exactly
-//! its endpoint's ENI IPs. A run reads the current state, diffs it against the
-//! desired state and writes only the difference. Reads are batched across
-//! bindings; a binding whose desired state cannot be read completely is
-//! skipped, never emptied.
+//! the addresses of its source: an endpoint's ENI IPs, or a DNS name's
+//! addresses (with the no-flap rule of [`plan::hostname`]). A run reads the
+//! current state, diffs it against the desired state and writes only the
+//! difference. Reads are batched across bindings; a binding whose desired
+//! state cannot be read completely is skipped, never emptied.
 //!
 //! - [`bindings`]: the bindings of `FRONTDOOR_BINDINGS`;
 //! - [`scope`]: which bindings an event asks for;
@@ -15,22 +16,33 @@ pub mod bindings;
 pub mod report;
 pub mod scope;
 
-pub use bindings::{BINDINGS_VAR, Binding, BindingsError, bindings_from_env, parse_bindings};
+pub use bindings::{
+    BINDINGS_VAR, Binding, BindingsError, Source, bindings_from_env, parse_bindings,
+};
 pub use report::{BindingReport, SyncFailed, SyncReport};
 pub use scope::Scope;
 
 use crate::deadline::Budget;
 use crate::emf::MetricSet;
-use crate::plan::{self, EndpointIps, TargetPlan, by_id, endpoint_ips};
-use crate::ports::{AwsError, EndpointDirectory, TargetRegistry};
+use crate::model::{Endpoint, Family, NetworkInterface, TargetGroup};
+use crate::plan::hostname::{hostname_plan, unseen_from_tags};
+use crate::plan::{self, TargetPlan, by_id, endpoint_ips};
+use crate::ports::{
+    AwsError, EndpointDirectory, NameResolver, SubnetDirectory, TargetGroupTags, TargetRegistry,
+};
 use futures_util::stream::{self, StreamExt};
+use ipnet::IpNet;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::time::SystemTime;
 use tokio::time::Instant;
 
 /// How many bindings are reconciled at once.
 const CONCURRENCY: usize = 8;
+/// How many times a run asks for a hostname's addresses: a rotating server
+/// shows more of its set over several answers, and the union is the answer.
+pub const DNS_QUERIES_PER_RUN: usize = 3;
 
 /// Where a run's metrics go: an EMF line on stdout in Lambda.
 pub type MetricsWriter = Box<dyn Fn(&MetricSet) -> std::io::Result<()> + Send + Sync>;
@@ -40,19 +52,39 @@ pub const OUT_OF_TIME: &str =
     "not done: the run reached its deadline (the Lambda deadline less its safety margin) first";
 
 /// The reconciler.
-pub struct Syncer<D, R> {
+pub struct Syncer<D, R, N> {
     directory: D,
     registry: R,
+    resolver: N,
     budget: Budget,
+    grace_runs: u32,
     metrics: MetricsWriter,
 }
 
-impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
-    pub fn new(directory: D, registry: R) -> Self {
+/// What the run read once for all the bindings it covers.
+struct Shared {
+    groups: BTreeMap<String, TargetGroup>,
+    endpoints: BTreeMap<String, Endpoint>,
+    interfaces: BTreeMap<String, NetworkInterface>,
+    /// The subnets' ranges of the hostname bindings' VPCs, by VPC id.
+    subnets: BTreeMap<String, Vec<IpNet>>,
+    /// The hostname bindings' groups' tags, by ARN.
+    tags: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl<D, R, N> Syncer<D, R, N>
+where
+    D: EndpointDirectory + SubnetDirectory,
+    R: TargetRegistry + TargetGroupTags,
+    N: NameResolver,
+{
+    pub fn new(directory: D, registry: R, resolver: N) -> Self {
         Self {
             directory,
             registry,
+            resolver,
             budget: Budget::default(),
+            grace_runs: crate::dns::DEFAULT_GRACE_RUNS,
             metrics: Box::new(MetricSet::emit),
         }
     }
@@ -61,6 +93,12 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     /// deadline is unknown.
     pub fn with_budget(mut self, budget: Budget) -> Self {
         self.budget = budget;
+        self
+    }
+
+    /// How many runs a hostname's address must be missing before it goes.
+    pub fn with_grace_runs(mut self, grace_runs: u32) -> Self {
+        self.grace_runs = grace_runs;
         self
     }
 
@@ -119,15 +157,21 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
                 note: Some(note),
             };
         }
-        let desired = tokio::time::timeout_at(deadline, self.desired_states(&selected))
-            .await
-            .unwrap_or_else(|_| vec![Err(OUT_OF_TIME.to_owned()); selected.len()]);
-        let reports = stream::iter(selected.into_iter().zip(desired))
-            .map(|(binding, desired)| async move {
+        let shared = match tokio::time::timeout_at(deadline, self.read_shared(&selected)).await {
+            Ok(Ok(shared)) => shared,
+            Ok(Err(err)) => {
+                let reason = format!("desired state unreadable: {err}");
+                return skip_all(&selected, &reason);
+            }
+            Err(_) => return skip_all(&selected, OUT_OF_TIME),
+        };
+        let shared = &shared;
+        let reports = stream::iter(selected)
+            .map(|binding| async move {
                 if Instant::now() >= deadline {
                     return BindingReport::skipped(binding, OUT_OF_TIME);
                 }
-                tokio::time::timeout_at(deadline, self.reconcile(binding, desired))
+                tokio::time::timeout_at(deadline, self.reconcile(binding, shared))
                     .await
                     .unwrap_or_else(|_| BindingReport::skipped(binding, OUT_OF_TIME))
             })
@@ -140,60 +184,86 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
         }
     }
 
-    /// The desired IPs of each binding, read with one `DescribeVpcEndpoints`
-    /// and one `DescribeNetworkInterfaces` for all of them, and defined as
-    /// [`endpoint_ips`] defines them. An `Err` says why a binding's desired
-    /// state is unknown.
-    async fn desired_states(&self, bindings: &[&Binding]) -> Vec<Result<EndpointIps, String>> {
-        let endpoint_ids: Vec<String> = unique(bindings.iter().map(|b| b.vpc_endpoint_id.clone()));
-        let endpoints = match self.directory.endpoints(&endpoint_ids).await {
-            Ok(found) => by_id(found, |e| &e.id),
-            Err(err) => return vec![Err(read_error(&err)); bindings.len()],
-        };
-        let eni_ids: Vec<String> = unique(
-            endpoints
-                .values()
-                .filter(|e| e.state == "available")
-                .flat_map(|e| e.network_interface_ids.iter().cloned()),
+    /// One `DescribeTargetGroups` for every binding; for the endpoint
+    /// bindings, one `DescribeVpcEndpoints` and one `DescribeNetworkInterfaces`;
+    /// for the hostname bindings, one `DescribeSubnets` and one `DescribeTags`.
+    async fn read_shared(&self, bindings: &[&Binding]) -> Result<Shared, AwsError> {
+        let arns = unique(
+            bindings
+                .iter()
+                .flat_map(|b| b.target_group_arns.iter().cloned()),
         );
-        let interfaces = match self.directory.network_interfaces(&eni_ids).await {
-            Ok(found) => by_id(found, |n| &n.id),
-            Err(err) => return vec![Err(read_error(&err)); bindings.len()],
+        let groups = by_id(self.registry.target_groups(&arns).await?, |g| &g.arn);
+        let endpoint_ids = unique(
+            bindings
+                .iter()
+                .filter_map(|b| b.vpc_endpoint_id().map(str::to_owned)),
+        );
+        let mut shared = Shared {
+            groups,
+            endpoints: BTreeMap::new(),
+            interfaces: BTreeMap::new(),
+            subnets: BTreeMap::new(),
+            tags: BTreeMap::new(),
         };
-        bindings
-            .iter()
-            .map(|binding| {
-                endpoint_ips(&binding.vpc_endpoint_id, &endpoints, &interfaces)
-                    .map_err(|unknown| unknown.to_string())
-            })
-            .collect()
+        if !endpoint_ids.is_empty() {
+            shared.endpoints = by_id(self.directory.endpoints(&endpoint_ids).await?, |e| &e.id);
+            let eni_ids = unique(
+                shared
+                    .endpoints
+                    .values()
+                    .filter(|e| e.state == "available")
+                    .flat_map(|e| e.network_interface_ids.iter().cloned()),
+            );
+            shared.interfaces = by_id(self.directory.network_interfaces(&eni_ids).await?, |n| {
+                &n.id
+            });
+        }
+        let hostname_arns = unique(
+            bindings
+                .iter()
+                .filter(|b| b.vpc_endpoint_id().is_none())
+                .flat_map(|b| b.target_group_arns.iter().cloned())
+                .filter(|arn| shared.groups.contains_key(arn)),
+        );
+        if !hostname_arns.is_empty() {
+            let vpcs = unique(
+                hostname_arns
+                    .iter()
+                    .map(|arn| shared.groups[arn].vpc_id.clone()),
+            );
+            shared.subnets = self.directory.subnet_ranges(&vpcs).await?;
+            shared.tags = self.registry.tags(&hostname_arns).await?;
+        }
+        Ok(shared)
     }
 
-    async fn reconcile(
-        &self,
-        binding: &Binding,
-        desired: Result<EndpointIps, String>,
-    ) -> BindingReport {
-        let desired = match desired {
-            Ok(desired) => desired,
-            Err(reason) => {
-                tracing::warn!(endpoint = %binding.vpc_endpoint_id, %reason, "binding skipped; nothing deregistered");
-                return BindingReport::skipped(binding, reason);
-            }
-        };
-        let mut report = BindingReport {
-            transitional: desired.transitional,
-            ..BindingReport::new(binding)
-        };
-        if desired.transitional {
-            tracing::info!(endpoint = %binding.vpc_endpoint_id, "the endpoint has fewer interfaces than subnets: registering what it lists, deregistering nothing");
-        }
+    async fn reconcile(&self, binding: &Binding, shared: &Shared) -> BindingReport {
+        let mut report = BindingReport::new(binding);
+        let mut answers: BTreeMap<Family, BTreeSet<IpAddr>> = BTreeMap::new();
         for arn in &binding.target_group_arns {
-            if let Err(reason) = self
-                .reconcile_group(arn, binding, &desired, &mut report)
-                .await
-            {
-                tracing::error!(endpoint = %binding.vpc_endpoint_id, target_group = %arn, %reason, "binding failed");
+            let outcome = match shared.groups.get(arn) {
+                None => Err(format!("target group {arn} does not exist")),
+                Some(group) => match &binding.source {
+                    Source::VpcEndpointId(id) => {
+                        self.reconcile_endpoint_group(id, binding.port, group, shared, &mut report)
+                            .await
+                    }
+                    Source::Hostname(name) => {
+                        self.reconcile_hostname_group(
+                            name,
+                            binding.port,
+                            group,
+                            shared,
+                            &mut answers,
+                            &mut report,
+                        )
+                        .await
+                    }
+                },
+            };
+            if let Err(reason) = outcome {
+                tracing::error!(source = %binding.source, target_group = %arn, %reason, "binding skipped or failed; nothing deregistered after the failure");
                 report.skipped = Some(reason);
                 break;
             }
@@ -201,24 +271,38 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
         report
     }
 
-    async fn reconcile_group(
+    async fn reconcile_endpoint_group(
         &self,
-        arn: &str,
-        binding: &Binding,
-        desired: &EndpointIps,
+        endpoint_id: &str,
+        port: u16,
+        group: &TargetGroup,
+        shared: &Shared,
         report: &mut BindingReport,
     ) -> Result<(), String> {
-        let current = self
-            .registry
-            .targets(arn)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("target group {arn} does not exist"))?;
+        let desired = endpoint_ips(
+            endpoint_id,
+            &shared.endpoints,
+            &shared.interfaces,
+            group.family,
+        )
+        .map_err(|unknown| match group.family {
+            Family::Ipv6 => format!("{unknown} (target group {} is ipv6)", group.arn),
+            Family::Ipv4 => unknown.to_string(),
+        })?;
+        if desired.transitional {
+            report.transitional = true;
+            tracing::info!(
+                endpoint = endpoint_id,
+                "the endpoint has fewer interfaces than subnets: registering what it lists, deregistering nothing"
+            );
+        }
+        let arn = group.arn.as_str();
+        let current = self.current_targets(arn).await?;
         let desired_ips = desired.ip_set();
         let plan = if desired.transitional {
-            plan::registration_plan(&desired_ips, binding.port, &current)
+            plan::registration_plan(&desired_ips, port, &current)
         } else {
-            plan::sync_plan(Some(&desired_ips), binding.port, &current)
+            plan::sync_plan(Some(&desired_ips), port, &current)
         };
         // Register first, so that the group is never emptier than it must be;
         // the deregistrations wait for the endpoint to be read again.
@@ -228,37 +312,135 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
             unchanged,
         } = plan;
         report.unchanged += unchanged;
-        let registrations = TargetPlan {
-            register,
-            ..TargetPlan::default()
-        };
-        self.registry
-            .apply(arn, &registrations)
-            .await
-            .map_err(|e| e.to_string())?;
-        report.registered += registrations.register.len();
+        self.apply(arn, register, Vec::new(), report).await?;
         if deregister.is_empty() {
             return Ok(());
         }
-        let interfaces_now = self.interfaces_now(&binding.vpc_endpoint_id).await;
+        let interfaces_now = self.interfaces_now(endpoint_id).await;
         let deregister = plan::confirmed_deregistrations(
             deregister,
             &desired.interfaces,
             interfaces_now.as_ref(),
         );
         if deregister.is_empty() {
-            tracing::info!(target_group = %arn, endpoint = %binding.vpc_endpoint_id, "the endpoint's interfaces changed during the run: deregistering nothing, the next run will");
+            tracing::info!(
+                target_group = arn,
+                endpoint = endpoint_id,
+                "the endpoint's interfaces changed during the run: deregistering nothing, the next run will"
+            );
             return Ok(());
         }
-        let deregistrations = TargetPlan {
-            deregister,
-            ..TargetPlan::default()
+        self.apply(arn, Vec::new(), deregister, report).await
+    }
+
+    /// A hostname binding's group: the run's answer of the group's family
+    /// (asked for once per binding and family), the no-flap plan, then its
+    /// writes: registrations, deregistrations, and last the state, so that a
+    /// failed write leaves the state of the run before (a later deregistration,
+    /// never an earlier one).
+    async fn reconcile_hostname_group(
+        &self,
+        name: &str,
+        port: u16,
+        group: &TargetGroup,
+        shared: &Shared,
+        answers: &mut BTreeMap<Family, BTreeSet<IpAddr>>,
+        report: &mut BindingReport,
+    ) -> Result<(), String> {
+        let answer = match answers.get(&group.family) {
+            Some(answer) => answer.clone(),
+            None => {
+                let answer = self.resolve(name, group.family).await?;
+                answers.insert(group.family, answer.clone());
+                answer
+            }
         };
+        let ranges = shared
+            .subnets
+            .get(&group.vpc_id)
+            .map_or(&[][..], Vec::as_slice);
+        let in_vpc = |ip: IpAddr| ranges.iter().any(|range| range.contains(&ip));
+        let (usable, unusable): (BTreeSet<IpAddr>, BTreeSet<IpAddr>) = answer
+            .iter()
+            .partition(|&&ip| in_vpc(ip) || elb_takes_outside_vpc(ip));
+        for ip in &unusable {
+            let ip = ip.to_string();
+            if !report.unusable.contains(&ip) {
+                report.unusable.push(ip);
+            }
+        }
+        if usable.is_empty() {
+            return Err(format!(
+                "{name} answered only addresses that ELB cannot take as IP targets ({}); nothing changed",
+                report.unusable.join(", ")
+            ));
+        }
+        let arn = group.arn.as_str();
+        let current = self.current_targets(arn).await?;
+        let no_tags = BTreeMap::new();
+        let unseen = unseen_from_tags(shared.tags.get(arn).unwrap_or(&no_tags), port);
+        let plan = hostname_plan(&usable, port, &current, &unseen, self.grace_runs, |ip| {
+            !in_vpc(ip)
+        });
+        report.unchanged += plan.targets.unchanged;
+        report.held += plan.held;
+        self.apply(arn, plan.targets.register, plan.targets.deregister, report)
+            .await?;
         self.registry
-            .apply(arn, &deregistrations)
+            .add_tags(arn, &plan.set_tags)
             .await
             .map_err(|e| e.to_string())?;
-        report.deregistered += deregistrations.deregister.len();
+        self.registry
+            .remove_tags(arn, &plan.remove_tags)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// The union of [`DNS_QUERIES_PER_RUN`] answers; any failed query fails
+    /// the run's answer, and a binding without an answer is left untouched.
+    async fn resolve(&self, name: &str, family: Family) -> Result<BTreeSet<IpAddr>, String> {
+        let mut answer = BTreeSet::new();
+        for _ in 0..DNS_QUERIES_PER_RUN {
+            let addresses = self
+                .resolver
+                .addresses(name, family)
+                .await
+                .map_err(|err| format!("desired state unknown: {err}; nothing changed"))?;
+            answer.extend(addresses);
+        }
+        Ok(answer)
+    }
+
+    async fn current_targets(
+        &self,
+        arn: &str,
+    ) -> Result<Vec<crate::model::RegisteredTarget>, String> {
+        self.registry
+            .targets(arn)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("target group {arn} does not exist"))
+    }
+
+    /// Registers, then deregisters, counting what was done.
+    async fn apply(
+        &self,
+        arn: &str,
+        register: Vec<crate::model::Target>,
+        deregister: Vec<crate::model::Target>,
+        report: &mut BindingReport,
+    ) -> Result<(), String> {
+        let plan = TargetPlan {
+            register,
+            deregister,
+            unchanged: 0,
+        };
+        self.registry
+            .apply(arn, &plan)
+            .await
+            .map_err(|e| e.to_string())?;
+        report.registered += plan.register.len();
+        report.deregistered += plan.deregister.len();
         Ok(())
     }
 
@@ -278,25 +460,45 @@ impl<D: EndpointDirectory, R: TargetRegistry> Syncer<D, R> {
     }
 }
 
-fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
-    items.collect::<BTreeSet<_>>().into_iter().collect()
+/// Whether ELB takes this address as an IP target outside the group's VPC:
+/// IPv4 from RFC 1918 or RFC 6598 only
+/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-target-groups.html#target-type).
+/// IPv6 is left to ELB to judge.
+fn elb_takes_outside_vpc(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_private() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(_) => true,
+    }
 }
 
-fn read_error(err: &AwsError) -> String {
-    format!("desired state unreadable: {err}")
+fn skip_all(bindings: &[&Binding], reason: &str) -> SyncReport {
+    SyncReport {
+        bindings: bindings
+            .iter()
+            .map(|b| BindingReport::skipped(b, reason))
+            .collect(),
+        note: None,
+    }
+}
+
+fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    items.collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{RegisteredTarget, Target};
+    use crate::ports::DnsError;
+    use std::sync::Mutex;
 
     const ARN: &str =
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/0123456789abcdef";
 
-    use crate::model::{Endpoint, NetworkInterface, RegisteredTarget, Target};
-    use std::sync::Mutex;
-
-    /// An endpoint with two ENIs, in memory.
+    /// An endpoint with two ENIs, IPv4 only, in a VPC whose one subnet is 10.0.0.0/24.
     struct FakeDirectory;
 
     impl EndpointDirectory for FakeDirectory {
@@ -324,31 +526,76 @@ mod tests {
                     id: id.clone(),
                     availability_zone: "us-east-1a".into(),
                     private_ip: Some(format!("10.0.0.{}", i + 1)),
+                    ipv6_addresses: Vec::new(),
                 })
                 .collect())
         }
     }
 
-    /// A target group whose first target is draining, as only real ELB shows.
-    #[derive(Default)]
-    struct DrainingRegistry {
-        registered: Mutex<Vec<Target>>,
-        deregistered: Mutex<Vec<Target>>,
+    impl SubnetDirectory for FakeDirectory {
+        async fn subnet_ranges(
+            &self,
+            vpc_ids: &[String],
+        ) -> Result<BTreeMap<String, Vec<IpNet>>, AwsError> {
+            Ok(vpc_ids
+                .iter()
+                .map(|id| (id.clone(), vec!["10.0.0.0/24".parse().unwrap()]))
+                .collect())
+        }
     }
 
-    impl TargetRegistry for DrainingRegistry {
+    /// One target group of a family, with a first target that is draining,
+    /// as only real ELB shows; it records the writes.
+    struct FakeRegistry {
+        family: Family,
+        current: Vec<RegisteredTarget>,
+        registered: Mutex<Vec<Target>>,
+        deregistered: Mutex<Vec<Target>>,
+        tagged: Mutex<BTreeMap<String, String>>,
+    }
+
+    impl FakeRegistry {
+        fn new(family: Family, current: &[(&str, bool)]) -> Self {
+            Self {
+                family,
+                current: current
+                    .iter()
+                    .map(|&(ip, draining)| RegisteredTarget {
+                        target: Target {
+                            ip: ip.into(),
+                            port: 443,
+                            all_zones: false,
+                        },
+                        draining,
+                    })
+                    .collect(),
+                registered: Mutex::default(),
+                deregistered: Mutex::default(),
+                tagged: Mutex::default(),
+            }
+        }
+
+        fn writes(&self) -> usize {
+            self.registered.lock().unwrap().len()
+                + self.deregistered.lock().unwrap().len()
+                + self.tagged.lock().unwrap().len()
+        }
+    }
+
+    impl TargetRegistry for FakeRegistry {
+        async fn target_groups(&self, arns: &[String]) -> Result<Vec<TargetGroup>, AwsError> {
+            Ok(arns
+                .iter()
+                .map(|arn| TargetGroup {
+                    arn: arn.clone(),
+                    family: self.family,
+                    vpc_id: "vpc-1".into(),
+                })
+                .collect())
+        }
+
         async fn targets(&self, _: &str) -> Result<Option<Vec<RegisteredTarget>>, AwsError> {
-            let target = |ip: &str, draining| RegisteredTarget {
-                target: Target {
-                    ip: ip.into(),
-                    port: 443,
-                },
-                draining,
-            };
-            Ok(Some(vec![
-                target("10.0.0.1", true),
-                target("10.0.0.2", false),
-            ]))
+            Ok(Some(self.current.clone()))
         }
 
         async fn register(&self, _: &str, targets: &[Target]) -> Result<(), AwsError> {
@@ -362,24 +609,164 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_draining_target_that_is_desired_is_registered_again() {
-        let syncer = Syncer::new(FakeDirectory, DrainingRegistry::default());
-        let binding = Binding {
-            vpc_endpoint_id: "vpce-01234567".into(),
+    impl TargetGroupTags for FakeRegistry {
+        async fn tags(
+            &self,
+            _: &[String],
+        ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+            Ok(BTreeMap::new())
+        }
+
+        async fn add_tags(&self, _: &str, tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+            self.tagged.lock().unwrap().extend(tags.clone());
+            Ok(())
+        }
+
+        async fn remove_tags(&self, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Ok(())
+        }
+    }
+
+    /// Answers every query the same way.
+    struct FakeResolver(Result<BTreeSet<IpAddr>, DnsError>);
+
+    impl NameResolver for FakeResolver {
+        async fn addresses(&self, _: &str, _: Family) -> Result<BTreeSet<IpAddr>, DnsError> {
+            self.0.clone()
+        }
+    }
+
+    fn answering(ips: &[&str]) -> FakeResolver {
+        FakeResolver(Ok(ips.iter().map(|ip| ip.parse().unwrap()).collect()))
+    }
+
+    fn binding(source: Source) -> Binding {
+        Binding {
+            source,
             target_group_arns: vec![ARN.into()],
             port: 443,
-        };
+        }
+    }
+
+    async fn run_once<N: NameResolver>(
+        syncer: &Syncer<FakeDirectory, FakeRegistry, N>,
+        source: Source,
+    ) -> BindingReport {
         let deadline = Instant::now() + std::time::Duration::from_secs(60);
-        let report = syncer.run(&[binding], &Scope::All, deadline).await;
-        assert_eq!(report.bindings[0].registered, 1);
+        let mut report = syncer.run(&[binding(source)], &Scope::All, deadline).await;
+        report.bindings.remove(0)
+    }
+
+    fn hostname() -> Source {
+        Source::Hostname("api.onprem.example".into())
+    }
+
+    #[tokio::test]
+    async fn a_draining_target_that_is_desired_is_registered_again() {
+        let registry = FakeRegistry::new(Family::Ipv4, &[("10.0.0.1", true), ("10.0.0.2", false)]);
+        let syncer = Syncer::new(FakeDirectory, registry, answering(&[]));
+        let report = run_once(&syncer, Source::VpcEndpointId("vpce-01234567".into())).await;
+        assert_eq!(report.registered, 1);
         assert_eq!(
             *syncer.registry.registered.lock().unwrap(),
             [Target {
                 ip: "10.0.0.1".into(),
-                port: 443
+                port: 443,
+                all_zones: false,
             }]
         );
         assert!(syncer.registry.deregistered.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_group_and_an_ipv4_only_endpoint_is_an_error_naming_both() {
+        let registry = FakeRegistry::new(Family::Ipv6, &[]);
+        let syncer = Syncer::new(FakeDirectory, registry, answering(&[]));
+        let report = run_once(&syncer, Source::VpcEndpointId("vpce-01234567".into())).await;
+        let reason = report.skipped.unwrap();
+        assert!(
+            reason.contains("vpce-01234567") && reason.contains(ARN),
+            "{reason}"
+        );
+        assert_eq!(syncer.registry.writes(), 0);
+    }
+
+    #[tokio::test]
+    async fn dns_failures_leave_the_group_untouched_and_count_as_errors() {
+        let failures = [
+            DnsError::NoSuchName { name: "n".into() },
+            DnsError::NoRecords {
+                name: "n".into(),
+                record: "A",
+            },
+            DnsError::ServerFailure {
+                name: "n".into(),
+                code: "SERVFAIL".into(),
+            },
+            DnsError::Timeout { name: "n".into() },
+        ];
+        for failure in failures {
+            let registry = FakeRegistry::new(Family::Ipv4, &[("192.168.7.1", false)]);
+            let syncer = Syncer::new(FakeDirectory, registry, FakeResolver(Err(failure.clone())));
+            let report = run_once(&syncer, hostname()).await;
+            assert!(report.skipped.is_some(), "{failure}");
+            assert_eq!(syncer.registry.writes(), 0, "{failure}");
+        }
+    }
+
+    #[tokio::test]
+    async fn on_premises_addresses_go_to_all_zones_and_vpc_ones_do_not() {
+        let registry = FakeRegistry::new(Family::Ipv4, &[]);
+        let syncer = Syncer::new(
+            FakeDirectory,
+            registry,
+            answering(&["192.168.7.1", "10.0.0.9"]),
+        );
+        let report = run_once(&syncer, hostname()).await;
+        assert_eq!(report.registered, 2);
+        let registered = syncer.registry.registered.lock().unwrap().clone();
+        let zones: Vec<(&str, bool)> = registered
+            .iter()
+            .map(|t| (t.ip.as_str(), t.all_zones))
+            .collect();
+        assert_eq!(zones, [("10.0.0.9", false), ("192.168.7.1", true)]);
+    }
+
+    #[tokio::test]
+    async fn public_addresses_are_never_registered_and_alone_are_an_error() {
+        let registry = FakeRegistry::new(Family::Ipv4, &[]);
+        let syncer = Syncer::new(
+            FakeDirectory,
+            registry,
+            answering(&["192.168.7.1", "8.8.8.8"]),
+        );
+        let report = run_once(&syncer, hostname()).await;
+        assert_eq!(
+            (report.registered, report.unusable.clone()),
+            (1, vec!["8.8.8.8".to_owned()])
+        );
+        assert!(report.skipped.is_none());
+
+        let registry = FakeRegistry::new(Family::Ipv4, &[("192.168.7.1", false)]);
+        let syncer = Syncer::new(FakeDirectory, registry, answering(&["8.8.8.8"]));
+        let report = run_once(&syncer, hostname()).await;
+        assert!(report.skipped.unwrap().contains("cannot take"));
+        assert_eq!(syncer.registry.writes(), 0);
+    }
+
+    #[test]
+    fn elb_takes_private_and_shared_addresses_from_outside_the_vpc() {
+        for (ip, takes) in [
+            ("10.1.2.3", true),
+            ("172.16.0.1", true),
+            ("192.168.0.1", true),
+            ("100.64.0.1", true),
+            ("100.127.255.255", true),
+            ("100.128.0.1", false),
+            ("8.8.8.8", false),
+            ("fd00::1", true),
+        ] {
+            assert_eq!(elb_takes_outside_vpc(ip.parse().unwrap()), takes, "{ip}");
+        }
     }
 }

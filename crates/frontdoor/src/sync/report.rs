@@ -1,18 +1,28 @@
 //! What a run did: the summary of each binding, and the run's metrics.
 
-use super::bindings::Binding;
+use super::bindings::{Binding, Source};
 use crate::emf::{MetricSet, Unit};
 use serde::Serialize;
 
 /// What happened to one binding.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BindingReport {
-    pub vpc_endpoint_id: String,
+    /// `vpcEndpointId` or `hostname`, as in the binding.
+    #[serde(flatten)]
+    pub source: Source,
     pub port: u16,
     pub registered: usize,
     pub deregistered: usize,
     pub unchanged: usize,
+    /// A hostname binding's registered addresses that the answers left out,
+    /// kept until they have been missing for the grace runs.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held: usize,
+    /// Answered addresses that ELB cannot take as IP targets: outside the
+    /// VPC's subnets and not private (RFC 1918) or shared (RFC 6598).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<String>,
     /// The endpoint had fewer interfaces than subnets: what it lists was
     /// registered, and nothing deregistered.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -25,9 +35,15 @@ pub struct BindingReport {
 impl BindingReport {
     pub(super) fn new(binding: &Binding) -> Self {
         Self {
-            vpc_endpoint_id: binding.vpc_endpoint_id.clone(),
+            source: binding.source.clone(),
             port: binding.port,
-            ..Self::default()
+            registered: 0,
+            deregistered: 0,
+            unchanged: 0,
+            held: 0,
+            unusable: Vec::new(),
+            transitional: false,
+            skipped: None,
         }
     }
 
@@ -41,6 +57,10 @@ impl BindingReport {
     fn out_of_sync(&self) -> bool {
         self.registered + self.deregistered > 0
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The summary of one run.
@@ -105,20 +125,26 @@ mod tests {
 
     #[test]
     fn metrics_sum_the_bindings() {
+        let base = BindingReport::new(&Binding {
+            source: Source::Hostname("api.onprem.example".into()),
+            target_group_arns: Vec::new(),
+            port: 443,
+        });
         let report = SyncReport {
             bindings: vec![
                 BindingReport {
                     registered: 2,
                     deregistered: 1,
-                    ..Default::default()
+                    ..base.clone()
                 },
                 BindingReport {
                     skipped: Some("gone".into()),
-                    ..Default::default()
+                    ..base.clone()
                 },
                 BindingReport {
                     unchanged: 3,
-                    ..Default::default()
+                    held: 1,
+                    ..base
                 },
             ],
             note: None,

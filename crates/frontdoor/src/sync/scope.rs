@@ -53,7 +53,8 @@ impl Scope {
     pub(super) fn covers(&self, binding: &Binding) -> bool {
         match self {
             Scope::All => true,
-            Scope::Endpoints(ids) => ids.contains(&binding.vpc_endpoint_id),
+            // A hostname has no API call to follow: the schedule covers it.
+            Scope::Endpoints(ids) => binding.vpc_endpoint_id().is_some_and(|id| ids.contains(id)),
         }
     }
 }
@@ -72,6 +73,7 @@ fn collect_endpoint_ids(value: &Value, ids: &mut BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::Source;
     use serde_json::json;
 
     fn cloudtrail(event_name: &str, request: Value) -> Value {
@@ -101,6 +103,20 @@ mod tests {
             Scope::of_event(&event),
             Scope::Endpoints(["vpce-01234567".to_owned()].into())
         );
+    }
+
+    #[test]
+    fn an_endpoint_event_covers_no_hostname_binding() {
+        let binding = |source| Binding {
+            source,
+            target_group_arns: Vec::new(),
+            port: 443,
+        };
+        let scope = Scope::Endpoints(["vpce-01234567".to_owned()].into());
+        assert!(scope.covers(&binding(Source::VpcEndpointId("vpce-01234567".into()))));
+        assert!(!scope.covers(&binding(Source::VpcEndpointId("vpce-76543210".into()))));
+        assert!(!scope.covers(&binding(Source::Hostname("vpce-01234567.example".into()))));
+        assert!(Scope::All.covers(&binding(Source::Hostname("api.onprem.example".into()))));
     }
 
     #[test]
