@@ -29,6 +29,7 @@ from pathlib import Path
 
 from demo.watch import Watch, target_dir
 from frontdoor_dev import ROOT
+from frontdoor_dev.dns import ZoneDns
 from frontdoor_dev.events import custom_resource_event, event
 from frontdoor_dev.moto import PORT, REGION, TEST_CREDENTIALS, StackFixture, start_moto
 from frontdoor_dev.processes import Processes, venv_tool
@@ -37,6 +38,13 @@ from frontdoor_dev.stand_ins import PrivateApi, ResponseSink
 STACK = "frontdoor-demo"
 API_HOST = "api.frontdoor.internal"
 STALE_IP = "10.99.0.99"
+# The on-premises service: its name, its addresses before and after the data
+# centre fails over (RFC 1918, outside the demo VPC's 10.0.0.0/16).
+ONPREM_HOST = "orders.onprem.example"
+ONPREM_BEFORE = ["192.168.50.10", "192.168.50.11"]
+ONPREM_AFTER = ["192.168.60.10"]
+GRACE_RUNS = 3
+STEPS = 6
 START = time.monotonic()
 
 
@@ -140,6 +148,7 @@ class Stack(StackFixture):
         self.vpce = endpoint.id
         self.enis = endpoint.enis
         self.tg = self.target_group("frontdoor-demo-endpoint")
+        self.onprem_tg = self.target_group("frontdoor-demo-onprem")
         self.alb_sg = self.security_group("frontdoor-demo-alb", "the internal ALB")
         # AWS creates this group with the first VPC origin in the VPC; moto cannot.
         self.vpc_origin_sg = self.security_group("CloudFront-VPCOrigins-Service-SG", "CloudFront VPC Origins")
@@ -157,6 +166,23 @@ class Stack(StackFixture):
             note = "endpoint ENI" if ip in self.enis else "NOT an endpoint ENI (stale)"
             rows.append([ip, port, state, eni, az, note])
         table(["target IP", "port", "health", "ENI", "AZ", ""], rows, empty="(no targets)")
+        return targets
+
+    def show_onprem_targets(self, title: str, answer: list[str]) -> dict[tuple[str, int], str]:
+        """The on-premises group's targets, with what target-sync keeps on it
+        (the `frontdoor:unseen:<port>:<ip>` tags: runs missing from every answer)."""
+        targets = self.targets(self.onprem_tg)
+        tags = self.elb.describe_tags(ResourceArns=[self.onprem_tg])["TagDescriptions"][0]["Tags"]
+        unseen = {t["Key"].rsplit(":", 1)[-1]: t["Value"] for t in tags if t["Key"].startswith("frontdoor:unseen:")}
+        say(f"  {title}: target group {self.onprem_tg.split(':')[-1]}")
+        rows = []
+        for (ip, port), state in sorted(targets.items()):
+            if ip in answer:
+                note = "in the DNS answer"
+            else:
+                note = f"missing from the answers for {unseen.get(ip, '?')} of {GRACE_RUNS} runs: kept"
+            rows.append([ip, port, state, note])
+        table(["target IP", "port", "health", ""], rows, empty="(no targets)")
         return targets
 
     def ingress_rules(self) -> list[dict]:
@@ -269,12 +295,19 @@ def main() -> int:
             "certificate from a throw-away CA"
         )
         bindings = [{"vpcEndpointId": stack.vpce, "targetGroupArns": [stack.tg], "port": PORT}]
+        dns = ZoneDns(procs, workdir, target_dir() / "debug" / "zone-dns")
+        dns.set(ONPREM_HOST, ONPREM_BEFORE)
+        say(f"  zone-dns (the VPC resolver's stand-in) on {dns.address}: {ONPREM_HOST} -> {', '.join(ONPREM_BEFORE)}")
+        # Both bindings in one function, as the template's on-premises option configures it.
+        bindings.append({"hostname": ONPREM_HOST, "targetGroupArns": [stack.onprem_tg], "port": PORT})
         env = {
             **TEST_CREDENTIALS,
             "AWS_ENDPOINT_URL": moto_url,
             # cargo lambda watch sends a relative deadline; the custom resources then use this budget.
             "FRONTDOOR_FALLBACK_BUDGET_SECS": "30",
             "FRONTDOOR_BINDINGS": json.dumps(bindings, separators=(",", ":")),
+            "FRONTDOOR_DNS_SERVER": dns.address,
+            "FRONTDOOR_DNS_GRACE_RUNS": str(GRACE_RUNS),
             "METRIC_NAMESPACE": "FrontdoorDemo",
             "PROBE_URL": f"https://{API_HOST}:{api.port}/health",
             "PROBE_CONNECT_TO": "127.0.0.1",
@@ -289,11 +322,12 @@ def main() -> int:
         say(f"  the four function binaries from {target_dir() / 'debug'}, started beside it on its Runtime API:")
         say("    " + ", ".join(f"{name} (pid {proc.pid})" for name, proc in watch.functions.items()))
         say(f"  target-sync's FRONTDOOR_BINDINGS = {env['FRONTDOOR_BINDINGS']}")
+        say(f"  target-sync's FRONTDOOR_DNS_SERVER = {dns.address}")
         endpoint_ips = set(stack.enis)
 
         # ---------------------------------------------------------- 1
         step = "step 1 (Create Custom::EndpointTargets)"
-        heading("Step 1/5: Create Custom::EndpointTargets (eni-targets)")
+        heading(f"Step 1/{STEPS}: Create Custom::EndpointTargets (eni-targets)")
         say("  The load balancer needs the endpoint's ENI IPs as targets; CloudFormation cannot read them.")
         stack.show_targets("before")
         et_props = {"VpcEndpointId": stack.vpce, "TargetGroupArns": [stack.tg], "Port": str(PORT)}
@@ -308,7 +342,7 @@ def main() -> int:
 
         # ---------------------------------------------------------- 2
         step = "step 2 (Create Custom::PrefixListIngress)"
-        heading("Step 2/5: Create Custom::PrefixListIngress (prefix-list-ingress)")
+        heading(f"Step 2/{STEPS}: Create Custom::PrefixListIngress (prefix-list-ingress)")
         say("  The ALB's group must admit CloudFront: its origin-facing prefix list and the VPC Origins group.")
         stack.show_rules("before")
         pl_props = {
@@ -335,8 +369,45 @@ def main() -> int:
         )
 
         # ---------------------------------------------------------- 3
-        step = "step 3 (drift repaired by target-sync)"
-        heading("Step 3/5: Drift, repaired by target-sync")
+        step = "step 3 (an on-premises service by DNS name)"
+        heading(f"Step 3/{STEPS}: An on-premises service known by a DNS name (target-sync's hostname binding)")
+        say(f"  {ONPREM_HOST} is a service in the data centre, behind the API's VPC link and the on-premises NLB.")
+        say("  -> cargo lambda invoke target-sync   (the 1-minute schedule of the on-premises option: scheduled.json)")
+        result, error = watch.invoke("target-sync", event("scheduled.json"))
+        if error:
+            raise StepFailed(f"{step}: target-sync failed: {error}")
+        say(f"  <- {json.dumps(result)}")
+        targets = stack.show_onprem_targets("after the first run", ONPREM_BEFORE)
+        check(
+            step,
+            set(targets) == {(ip, PORT) for ip in ONPREM_BEFORE},
+            f"the group holds the name's {len(ONPREM_BEFORE)} addresses",
+        )
+        say(
+            "     (outside the VPC's subnets, so registered with AvailabilityZone all; moto reports no zones, "
+            "tests/target_sync.rs checks the request)"
+        )
+        dns.set(ONPREM_HOST, ONPREM_AFTER)
+        say(f"  The data centre fails over: {ONPREM_HOST} now answers {', '.join(ONPREM_AFTER)}.")
+        for run in range(1, GRACE_RUNS + 1):
+            say(f"  -> cargo lambda invoke target-sync   (run {run} after the change)")
+            result, error = watch.invoke("target-sync", event("scheduled.json"))
+            if error:
+                raise StepFailed(f"{step}: target-sync failed on run {run}: {error}")
+            say(f"  <- {json.dumps(result)}")
+            targets = stack.show_onprem_targets(f"after run {run}", ONPREM_AFTER)
+            expected = set(ONPREM_AFTER) | (set(ONPREM_BEFORE) if run < GRACE_RUNS else set())
+            check(
+                step,
+                set(targets) == {(ip, PORT) for ip in expected},
+                f"the new address is in from the first run; the old ones stay until {GRACE_RUNS} runs without them"
+                if run < GRACE_RUNS
+                else f"after {GRACE_RUNS} runs without them, the old addresses are gone",
+            )
+
+        # ---------------------------------------------------------- 4
+        step = "step 4 (drift repaired by target-sync)"
+        heading(f"Step 4/{STEPS}: Drift, repaired by target-sync")
         gone = sorted(endpoint_ips)[0]
         say(
             f"  By hand: deregister {gone} (an endpoint ENI) and register {STALE_IP} (an address that answers nothing)."
@@ -363,16 +434,16 @@ def main() -> int:
         if error:
             raise StepFailed(f"{step}: target-sync (scheduled) failed: {error}")
         say(f"  <- {json.dumps(result)}")
-        binding = (result or {}).get("bindings", [{}])[0]
+        reports = (result or {}).get("bindings", [])
         check(
             step,
-            binding.get("registered") == 0 and binding.get("deregistered") == 0,
-            "in sync now: nothing registered or deregistered",
+            len(reports) == 2 and all(b.get("registered") == 0 and b.get("deregistered") == 0 for b in reports),
+            "in sync now: nothing registered or deregistered, for the endpoint and for the hostname",
         )
 
-        # ---------------------------------------------------------- 4
-        step = "step 4 (health-probe)"
-        heading("Step 4/5: health-probe, from inside the VPC, of the private API")
+        # ---------------------------------------------------------- 5
+        step = "step 5 (health-probe)"
+        heading(f"Step 5/{STEPS}: health-probe, from inside the VPC, of the private API")
         say(f"  PROBE_URL={env['PROBE_URL']}  PROBE_CONNECT_TO=127.0.0.1  PROBE_CA_BUNDLE=<the throw-away CA>")
 
         def probe_result(res: dict) -> str:
@@ -407,9 +478,9 @@ def main() -> int:
             healthy_values = [json.loads(ln).get("Healthy") for ln in emf]
             check(step, (1 if expect else 0) in healthy_values, f"an EMF line with Healthy={1 if expect else 0}")
 
-        # ---------------------------------------------------------- 5
-        step = "step 5 (Delete)"
-        heading("Step 5/5: Delete events: the stack goes away, and so does what it added")
+        # ---------------------------------------------------------- 6
+        step = "step 6 (Delete)"
+        heading(f"Step 6/{STEPS}: Delete events: the stack goes away, and so does what it added")
         invoke_cfn(watch, sink, step, "eni-targets", "endpoint-targets-delete.json", et_props, created)
         targets = stack.show_targets("after Delete")
         check(step, not targets, "the target group holds no target")
@@ -424,7 +495,7 @@ def main() -> int:
 
         step = "teardown"
         heading("Done")
-        say(f"  All 5 steps passed in {elapsed()} (build included).")
+        say(f"  All {STEPS} steps passed in {elapsed()} (build included).")
         passed = True
         return 0
     except StepFailed as failure:

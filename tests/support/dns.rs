@@ -65,6 +65,11 @@ impl DnsServer {
         );
     }
 
+    /// Forgets `name`: it is NXDOMAIN from now on.
+    pub fn remove(&self, name: &str) {
+        self.zone.lock().unwrap().answers.remove(&normal(name));
+    }
+
     /// How many queries for `name` the server has had.
     pub fn queries(&self, name: &str) -> usize {
         let zone = self.zone.lock().unwrap();

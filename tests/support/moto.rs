@@ -112,7 +112,7 @@ impl Account {
         Syncer::new(
             Ec2Endpoints::new(self.ec2.clone()),
             ElbTargets::new(self.elb.clone()),
-            HickoryResolver::new(Some(dns_server)).expect("a resolver for a fixed server"),
+            HickoryResolver::new(Some(dns_server)),
         )
     }
 

@@ -1102,10 +1102,8 @@ def expected_target_sync_egress(r: Rendered) -> list[str]:
         )
     if p["OnPremisesDnsServer"]:
         ip, port = p["OnPremisesDnsServer"].split(":")
-        for protocol in ("udp", "tcp"):
-            out.append(
-                json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": protocol, "FromPort": int(port), "ToPort": int(port)})
-            )
+        # UDP only: target-sync's DNS client never falls back to TCP.
+        out.append(json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": "udp", "FromPort": int(port), "ToPort": int(port)}))
     return sorted(out)
 
 

@@ -4,6 +4,7 @@
 - `moto`: moto_server on 127.0.0.1, and the stack's AWS resources in it.
 - `events`: the events of events/, filled in for one run.
 - `stand_ins`: CloudFormation's `ResponseURL` and the private API, played locally.
+- `dns`: the scripted DNS server that hostname bindings ask.
 
 The Makefile puts tools/ on PYTHONPATH, so the package is `frontdoor_dev`.
 """

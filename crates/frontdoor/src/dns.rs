@@ -78,26 +78,23 @@ fn dns_server(text: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> {
 /// [`NameResolver`] on `hickory-net`'s UDP client: each query goes to the
 /// server, so that a rotating server shows more of its set.
 pub struct HickoryResolver {
-    server: SocketAddr,
+    /// `None`: the system's first name server, looked up when a hostname
+    /// binding asks, so that endpoint-only configurations never need it.
+    server: Option<SocketAddr>,
 }
 
 impl HickoryResolver {
-    /// Asks `server`, or the system's first name server when `None`.
-    pub fn new(server: Option<SocketAddr>) -> Result<Self, ConfigError> {
-        let server = match server {
-            Some(server) => server,
-            None => system_name_server()?,
-        };
-        Ok(Self { server })
+    pub fn new(server: Option<SocketAddr>) -> Self {
+        Self { server }
     }
 
-    /// The server this resolver asks.
-    pub fn server(&self) -> SocketAddr {
-        self.server
-    }
-
-    async fn query(&self, name: &Name, record: RecordType) -> Result<Vec<RData>, NetError> {
-        let mut client = UdpClientStream::builder(self.server, TokioRuntimeProvider::default())
+    async fn query(
+        &self,
+        server: SocketAddr,
+        name: &Name,
+        record: RecordType,
+    ) -> Result<Vec<RData>, NetError> {
+        let mut client = UdpClientStream::builder(server, TokioRuntimeProvider::default())
             .with_timeout(Some(QUERY_TIMEOUT))
             .exchange();
         let response = client.query(name.clone(), DNSClass::IN, record).await?;
@@ -109,20 +106,17 @@ impl HickoryResolver {
 }
 
 /// The first `nameserver` of `/etc/resolv.conf`.
-fn system_name_server() -> Result<SocketAddr, ConfigError> {
-    let unset = |why: String| {
-        ConfigError::invalid(
-            DNS_SERVER_VAR,
-            format!("unset, and the system's name server is unknown: {why}"),
-        )
+fn system_name_server() -> Result<SocketAddr, String> {
+    let unknown = |why: String| {
+        format!("{DNS_SERVER_VAR} is unset, and the system's name server is unknown: {why}")
     };
-    let text = std::fs::read(RESOLV_CONF).map_err(|e| unset(format!("{RESOLV_CONF}: {e}")))?;
+    let text = std::fs::read(RESOLV_CONF).map_err(|e| unknown(format!("{RESOLV_CONF}: {e}")))?;
     let conf =
-        resolv_conf::Config::parse(&text).map_err(|e| unset(format!("{RESOLV_CONF}: {e}")))?;
+        resolv_conf::Config::parse(&text).map_err(|e| unknown(format!("{RESOLV_CONF}: {e}")))?;
     conf.nameservers
         .first()
         .map(|server| SocketAddr::new(server.into(), DNS_PORT))
-        .ok_or_else(|| unset(format!("{RESOLV_CONF} lists no nameserver")))
+        .ok_or_else(|| unknown(format!("{RESOLV_CONF} lists no nameserver")))
 }
 
 impl NameResolver for HickoryResolver {
@@ -132,12 +126,19 @@ impl NameResolver for HickoryResolver {
             Family::Ipv6 => RecordType::AAAA,
         };
         let error = |err| dns_error(name, record, err);
+        let server = match self.server {
+            Some(server) => server,
+            None => system_name_server().map_err(|message| DnsError::Other {
+                name: name.to_owned(),
+                message,
+            })?,
+        };
         // Absolute: a binding names one host, never one under a search domain.
         let absolute = Name::from_ascii(format!("{}.", name.trim_end_matches('.')))
             .map_err(|e| error(NetError::from(e)))?;
         let mut attempt = 1;
         let answers = loop {
-            match self.query(&absolute, record).await {
+            match self.query(server, &absolute, record).await {
                 Err(NetError::Timeout) if attempt < QUERY_ATTEMPTS => attempt += 1,
                 other => break other.map_err(error)?,
             }

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let budget = Budget::from_env().inspect_err(|err| tracing::error!("{err}"))?;
     let grace_runs = dns::grace_runs_from_env().inspect_err(|err| tracing::error!("{err}"))?;
     let resolver = dns::dns_server_from_env()
-        .and_then(HickoryResolver::new)
+        .map(HickoryResolver::new)
         .inspect_err(|err| tracing::error!("{err}"))?;
     let config = frontdoor::aws::config::load(&Default::default()).await;
     let syncer = Syncer::new(

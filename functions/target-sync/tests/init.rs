@@ -47,6 +47,10 @@ fn every_variable_is_checked_at_initialisation_and_named() {
         ("METRIC_NAMESPACE", "bad*name"),
         ("FRONTDOOR_FALLBACK_BUDGET_SECS", "soon"),
         ("FRONTDOOR_FALLBACK_BUDGET_SECS", "0"),
+        ("FRONTDOOR_DNS_SERVER", "dns.internal:53"),
+        ("FRONTDOOR_DNS_SERVER", "10.0.0.2"),
+        ("FRONTDOOR_DNS_GRACE_RUNS", "0"),
+        ("FRONTDOOR_DNS_GRACE_RUNS", "three"),
     ] {
         let (ok, text) = start(Some(good), &[(var, value)]);
         assert!(!ok, "{var}={value} was accepted: {text}");

@@ -24,7 +24,7 @@ pub use scope::Scope;
 
 use crate::deadline::Budget;
 use crate::emf::MetricSet;
-use crate::model::{Endpoint, Family, NetworkInterface, TargetGroup};
+use crate::model::{Endpoint, Family, NetworkInterface, RegisteredTarget, Target, TargetGroup};
 use crate::plan::hostname::{hostname_plan, unseen_from_tags};
 use crate::plan::{self, TargetPlan, by_id, endpoint_ips};
 use crate::ports::{
@@ -61,11 +61,22 @@ pub struct Syncer<D, R, N> {
     metrics: MetricsWriter,
 }
 
-/// What the run read once for all the bindings it covers.
+/// What the run read once for all the bindings it covers. The reads of one
+/// kind of source fail only the bindings of that kind.
 struct Shared {
     groups: BTreeMap<String, TargetGroup>,
+    endpoints: Result<EndpointReads, String>,
+    hostnames: Result<HostnameReads, String>,
+}
+
+#[derive(Default)]
+struct EndpointReads {
     endpoints: BTreeMap<String, Endpoint>,
     interfaces: BTreeMap<String, NetworkInterface>,
+}
+
+#[derive(Default)]
+struct HostnameReads {
     /// The subnets' ranges of the hostname bindings' VPCs, by VPC id.
     subnets: BTreeMap<String, Vec<IpNet>>,
     /// The hostname bindings' groups' tags, by ARN.
@@ -159,10 +170,7 @@ where
         }
         let shared = match tokio::time::timeout_at(deadline, self.read_shared(&selected)).await {
             Ok(Ok(shared)) => shared,
-            Ok(Err(err)) => {
-                let reason = format!("desired state unreadable: {err}");
-                return skip_all(&selected, &reason);
-            }
+            Ok(Err(err)) => return skip_all(&selected, &read_error(err)),
             Err(_) => return skip_all(&selected, OUT_OF_TIME),
         };
         let shared = &shared;
@@ -199,43 +207,58 @@ where
                 .iter()
                 .filter_map(|b| b.vpc_endpoint_id().map(str::to_owned)),
         );
-        let mut shared = Shared {
-            groups,
-            endpoints: BTreeMap::new(),
-            interfaces: BTreeMap::new(),
-            subnets: BTreeMap::new(),
-            tags: BTreeMap::new(),
-        };
-        if !endpoint_ids.is_empty() {
-            shared.endpoints = by_id(self.directory.endpoints(&endpoint_ids).await?, |e| &e.id);
-            let eni_ids = unique(
-                shared
-                    .endpoints
-                    .values()
-                    .filter(|e| e.state == "available")
-                    .flat_map(|e| e.network_interface_ids.iter().cloned()),
-            );
-            shared.interfaces = by_id(self.directory.network_interfaces(&eni_ids).await?, |n| {
-                &n.id
-            });
-        }
         let hostname_arns = unique(
             bindings
                 .iter()
                 .filter(|b| b.vpc_endpoint_id().is_none())
                 .flat_map(|b| b.target_group_arns.iter().cloned())
-                .filter(|arn| shared.groups.contains_key(arn)),
+                .filter(|arn| groups.contains_key(arn)),
         );
-        if !hostname_arns.is_empty() {
-            let vpcs = unique(
-                hostname_arns
-                    .iter()
-                    .map(|arn| shared.groups[arn].vpc_id.clone()),
-            );
-            shared.subnets = self.directory.subnet_ranges(&vpcs).await?;
-            shared.tags = self.registry.tags(&hostname_arns).await?;
+        let endpoints = self.read_endpoints(&endpoint_ids).await.map_err(read_error);
+        let hostnames = self
+            .read_hostname_state(&hostname_arns, &groups)
+            .await
+            .map_err(read_error);
+        Ok(Shared {
+            groups,
+            endpoints,
+            hostnames,
+        })
+    }
+
+    async fn read_endpoints(&self, endpoint_ids: &[String]) -> Result<EndpointReads, AwsError> {
+        if endpoint_ids.is_empty() {
+            return Ok(EndpointReads::default());
         }
-        Ok(shared)
+        let endpoints = by_id(self.directory.endpoints(endpoint_ids).await?, |e| &e.id);
+        let eni_ids = unique(
+            endpoints
+                .values()
+                .filter(|e| e.state == "available")
+                .flat_map(|e| e.network_interface_ids.iter().cloned()),
+        );
+        let interfaces = by_id(self.directory.network_interfaces(&eni_ids).await?, |n| {
+            &n.id
+        });
+        Ok(EndpointReads {
+            endpoints,
+            interfaces,
+        })
+    }
+
+    async fn read_hostname_state(
+        &self,
+        arns: &[String],
+        groups: &BTreeMap<String, TargetGroup>,
+    ) -> Result<HostnameReads, AwsError> {
+        if arns.is_empty() {
+            return Ok(HostnameReads::default());
+        }
+        let vpcs = unique(arns.iter().map(|arn| groups[arn].vpc_id.clone()));
+        Ok(HostnameReads {
+            subnets: self.directory.subnet_ranges(&vpcs).await?,
+            tags: self.registry.tags(arns).await?,
+        })
     }
 
     async fn reconcile(&self, binding: &Binding, shared: &Shared) -> BindingReport {
@@ -279,10 +302,11 @@ where
         shared: &Shared,
         report: &mut BindingReport,
     ) -> Result<(), String> {
+        let reads = shared.endpoints.as_ref().map_err(Clone::clone)?;
         let desired = endpoint_ips(
             endpoint_id,
-            &shared.endpoints,
-            &shared.interfaces,
+            &reads.endpoints,
+            &reads.interfaces,
             group.family,
         )
         .map_err(|unknown| match group.family {
@@ -347,6 +371,7 @@ where
         answers: &mut BTreeMap<Family, BTreeSet<IpAddr>>,
         report: &mut BindingReport,
     ) -> Result<(), String> {
+        let reads = shared.hostnames.as_ref().map_err(Clone::clone)?;
         let answer = match answers.get(&group.family) {
             Some(answer) => answer.clone(),
             None => {
@@ -355,7 +380,7 @@ where
                 answer
             }
         };
-        let ranges = shared
+        let ranges = reads
             .subnets
             .get(&group.vpc_id)
             .map_or(&[][..], Vec::as_slice);
@@ -378,7 +403,7 @@ where
         let arn = group.arn.as_str();
         let current = self.current_targets(arn).await?;
         let no_tags = BTreeMap::new();
-        let unseen = unseen_from_tags(shared.tags.get(arn).unwrap_or(&no_tags), port);
+        let unseen = unseen_from_tags(reads.tags.get(arn).unwrap_or(&no_tags), port);
         let plan = hostname_plan(&usable, port, &current, &unseen, self.grace_runs, |ip| {
             !in_vpc(ip)
         });
@@ -411,10 +436,7 @@ where
         Ok(answer)
     }
 
-    async fn current_targets(
-        &self,
-        arn: &str,
-    ) -> Result<Vec<crate::model::RegisteredTarget>, String> {
+    async fn current_targets(&self, arn: &str) -> Result<Vec<RegisteredTarget>, String> {
         self.registry
             .targets(arn)
             .await
@@ -426,8 +448,8 @@ where
     async fn apply(
         &self,
         arn: &str,
-        register: Vec<crate::model::Target>,
-        deregister: Vec<crate::model::Target>,
+        register: Vec<Target>,
+        deregister: Vec<Target>,
         report: &mut BindingReport,
     ) -> Result<(), String> {
         let plan = TargetPlan {
@@ -474,6 +496,10 @@ fn elb_takes_outside_vpc(ip: IpAddr) -> bool {
     }
 }
 
+fn read_error(err: AwsError) -> String {
+    format!("desired state unreadable: {err}")
+}
+
 fn skip_all(bindings: &[&Binding], reason: &str) -> SyncReport {
     SyncReport {
         bindings: bindings
@@ -491,7 +517,6 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RegisteredTarget, Target};
     use crate::ports::DnsError;
     use std::sync::Mutex;
 
@@ -552,6 +577,8 @@ mod tests {
         registered: Mutex<Vec<Target>>,
         deregistered: Mutex<Vec<Target>>,
         tagged: Mutex<BTreeMap<String, String>>,
+        /// `DescribeTags` fails, as a throttled or denied call would.
+        tags_fail: bool,
     }
 
     impl FakeRegistry {
@@ -572,6 +599,7 @@ mod tests {
                 registered: Mutex::default(),
                 deregistered: Mutex::default(),
                 tagged: Mutex::default(),
+                tags_fail: false,
             }
         }
 
@@ -614,6 +642,13 @@ mod tests {
             &self,
             _: &[String],
         ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+            if self.tags_fail {
+                return Err(AwsError {
+                    operation: "DescribeTags",
+                    code: Some("Throttling".into()),
+                    message: "Rate exceeded".into(),
+                });
+            }
             Ok(BTreeMap::new())
         }
 
@@ -752,6 +787,28 @@ mod tests {
         let report = run_once(&syncer, hostname()).await;
         assert!(report.skipped.unwrap().contains("cannot take"));
         assert_eq!(syncer.registry.writes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_of_one_kind_of_source_fails_only_its_bindings() {
+        let registry = FakeRegistry {
+            tags_fail: true,
+            ..FakeRegistry::new(Family::Ipv4, &[])
+        };
+        let syncer = Syncer::new(FakeDirectory, registry, answering(&["192.168.7.1"]));
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        let bindings = [
+            binding(Source::VpcEndpointId("vpce-01234567".into())),
+            Binding {
+                target_group_arns: vec![ARN.replace("/tg/", "/onprem/")],
+                ..binding(hostname())
+            },
+        ];
+        let report = syncer.run(&bindings, &Scope::All, deadline).await;
+        assert_eq!(report.bindings[0].skipped, None);
+        assert_eq!(report.bindings[0].registered, 2);
+        let reason = report.bindings[1].skipped.clone().unwrap();
+        assert!(reason.contains("DescribeTags"), "{reason}");
     }
 
     #[test]
