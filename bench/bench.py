@@ -630,25 +630,22 @@ def render(
     add("")
     add("| bindings (targets) | run | reads | writes | calls by action | wall time, median (ms) | peak RSS (MiB) |")
     add("|---|---|---:|---:|---|---:|---:|")
-    for n, x in sync.items():
-        for phase in ("in sync (cold)", "one binding drifted", "in sync (warm)"):
-            c = x["counts"][phase]
-            reads = sum(v for k, v in c.items() if not is_write(k))
-            writes = sum(v for k, v in c.items() if is_write(k))
-            by = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
-            add(
-                f"| {n} ({x['targets']}) | {phase} | {reads} | {writes} | {by} | {x['wall_ms'][phase]:.0f} | "
-                f"{x['peak_rss_kib'] / 1024:.1f} |"
-            )
-    for phase in ("in sync (cold)", "in sync (warm)"):
-        c = hostname["counts"][phase]
+
+    def sync_row(label: str, x: dict, phase: str, also: str = "") -> None:
+        c = x["counts"][phase]
         reads = sum(v for k, v in c.items() if not is_write(k))
         writes = sum(v for k, v in c.items() if is_write(k))
-        by = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+        by = ", ".join(f"{k} {v}" for k, v in sorted(c.items())) + also
         add(
-            f"| 1 hostname binding ({hostname['targets']}) | {phase} | {reads} | {writes} | {by}, and 3 DNS queries "
-            f"| {hostname['wall_ms'][phase]:.0f} | {hostname['peak_rss_kib'] / 1024:.1f} |"
+            f"| {label} ({x['targets']}) | {phase} | {reads} | {writes} | {by} | {x['wall_ms'][phase]:.0f} | "
+            f"{x['peak_rss_kib'] / 1024:.1f} |"
         )
+
+    for n, x in sync.items():
+        for phase in ("in sync (cold)", "one binding drifted", "in sync (warm)"):
+            sync_row(str(n), x, phase)
+    for phase in ("in sync (cold)", "in sync (warm)"):
+        sync_row("1 hostname binding", hostname, phase, ", and 3 DNS queries")
     add("")
     add(
         "The hostname row: one binding of a DNS name (served by `zone-dns`, a binary of the tests crate, through "

@@ -431,6 +431,16 @@ impl OnPremises {
             .collect()
     }
 
+    /// The body of the first `RegisterTargets` request that reached moto.
+    fn first_registration(&self) -> String {
+        self.proxy
+            .passed()
+            .into_iter()
+            .find(|p| p.action == "RegisterTargets")
+            .expect("a RegisterTargets request")
+            .body
+    }
+
     fn writes(&self) -> usize {
         [
             "RegisterTargets",
@@ -461,17 +471,12 @@ async fn a_hostname_binding_registers_its_addresses_for_all_zones_and_follows_a_
         "{report:?}"
     );
     assert_eq!(f.ips().await, strings(&ONPREM[..2]));
-    let registration = f
-        .proxy
-        .passed()
-        .into_iter()
-        .find(|p| p.action == "RegisterTargets")
-        .unwrap();
+    let registration = f.first_registration();
     assert_eq!(
-        registration.body.matches("AvailabilityZone=all").count(),
+        registration.matches("AvailabilityZone=all").count(),
         2,
         "outside the VPC, ELB needs the zone `all`: {}",
-        registration.body
+        registration
     );
 
     // The name moves: the new address goes in at once, the old ones after
@@ -589,17 +594,12 @@ async fn an_address_inside_the_vpc_keeps_its_zone_and_a_public_one_is_never_regi
     assert_eq!(report.registered, 2, "{report:?}");
     assert_eq!(report.unusable, ["52.94.1.1"]);
     assert_eq!(f.ips().await, strings(&["10.0.1.25", "192.168.10.1"]));
-    let registration = f
-        .proxy
-        .passed()
-        .into_iter()
-        .find(|p| p.action == "RegisterTargets")
-        .unwrap();
+    let registration = f.first_registration();
     assert_eq!(
-        registration.body.matches("AvailabilityZone=all").count(),
+        registration.matches("AvailabilityZone=all").count(),
         1,
         "ELB refuses `all` for an address in the VPC: {}",
-        registration.body
+        registration
     );
     assert!(!f.vpc.subnet_ids.is_empty());
 }

@@ -241,24 +241,22 @@ impl Account {
 
     /// An IP target group on HTTPS 443.
     pub async fn target_group(&self, vpc: &Vpc, name: &str) -> String {
-        self.elb
-            .create_target_group()
-            .name(name)
-            .protocol(ProtocolEnum::Https)
-            .port(443)
-            .vpc_id(&vpc.vpc_id)
-            .target_type(TargetTypeEnum::Ip)
-            .send()
+        self.target_group_of(vpc, name, TargetGroupIpAddressTypeEnum::Ipv4)
             .await
-            .unwrap()
-            .target_groups()[0]
-            .target_group_arn()
-            .unwrap()
-            .to_owned()
     }
 
     /// An IP target group on HTTPS 443 whose `IpAddressType` is `ipv6`.
     pub async fn ipv6_target_group(&self, vpc: &Vpc, name: &str) -> String {
+        self.target_group_of(vpc, name, TargetGroupIpAddressTypeEnum::Ipv6)
+            .await
+    }
+
+    async fn target_group_of(
+        &self,
+        vpc: &Vpc,
+        name: &str,
+        family: TargetGroupIpAddressTypeEnum,
+    ) -> String {
         self.elb
             .create_target_group()
             .name(name)
@@ -266,7 +264,7 @@ impl Account {
             .port(443)
             .vpc_id(&vpc.vpc_id)
             .target_type(TargetTypeEnum::Ip)
-            .ip_address_type(TargetGroupIpAddressTypeEnum::Ipv6)
+            .ip_address_type(family)
             .send()
             .await
             .unwrap()
