@@ -87,21 +87,18 @@ impl HickoryResolver {
     pub fn new(server: Option<SocketAddr>) -> Self {
         Self { server }
     }
+}
 
-    async fn query(
-        &self,
-        server: SocketAddr,
-        name: &Name,
-        record: RecordType,
-    ) -> Result<Vec<RData>, NetError> {
-        let mut client = UdpClientStream::builder(server, TokioRuntimeProvider::default())
-            .with_timeout(Some(QUERY_TIMEOUT))
-            .exchange();
-        let response = client.query(name.clone(), DNSClass::IN, record).await?;
-        match response.metadata.response_code {
-            ResponseCode::NoError => Ok(response.answers.iter().map(|r| r.data.clone()).collect()),
-            code => Err(NetError::Dns(WireError::ResponseCode(code))),
-        }
+/// One query over UDP, from a fresh socket: the answer's records, or the
+/// server's error code as an error.
+async fn query(server: SocketAddr, name: &Name, record: RecordType) -> Result<Vec<RData>, NetError> {
+    let mut client = UdpClientStream::builder(server, TokioRuntimeProvider::default())
+        .with_timeout(Some(QUERY_TIMEOUT))
+        .exchange();
+    let response = client.query(name.clone(), DNSClass::IN, record).await?;
+    match response.metadata.response_code {
+        ResponseCode::NoError => Ok(response.answers.iter().map(|r| r.data.clone()).collect()),
+        code => Err(NetError::Dns(WireError::ResponseCode(code))),
     }
 }
 
@@ -138,7 +135,7 @@ impl NameResolver for HickoryResolver {
             .map_err(|e| error(NetError::from(e)))?;
         let mut attempt = 1;
         let answers = loop {
-            match self.query(server, &absolute, record).await {
+            match query(server, &absolute, record).await {
                 Err(NetError::Timeout) if attempt < QUERY_ATTEMPTS => attempt += 1,
                 other => break other.map_err(error)?,
             }
