@@ -91,7 +91,11 @@ impl HickoryResolver {
 
 /// One query over UDP, from a fresh socket: the answer's records, or the
 /// server's error code as an error.
-async fn query(server: SocketAddr, name: &Name, record: RecordType) -> Result<Vec<RData>, NetError> {
+async fn query(
+    server: SocketAddr,
+    name: &Name,
+    record: RecordType,
+) -> Result<Vec<RData>, NetError> {
     let mut client = UdpClientStream::builder(server, TokioRuntimeProvider::default())
         .with_timeout(Some(QUERY_TIMEOUT))
         .exchange();
