@@ -136,13 +136,13 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         &self,
         arns: &[String],
     ) -> Result<Vec<(String, Family)>, EndpointTargetsError> {
-        let groups = by_id(self.registry.target_groups(arns).await?, |g| &g.arn);
+        // In the properties' order: `Data` lists the first group's family.
+        let found: BTreeMap<String, Family> =
+            self.existing_families(arns).await?.into_iter().collect();
         arns.iter()
-            .map(|arn| {
-                groups
-                    .get(arn)
-                    .map(|g| (arn.clone(), g.family))
-                    .ok_or_else(|| EndpointTargetsError::NoTargetGroup(arn.clone()))
+            .map(|arn| match found.get(arn) {
+                Some(family) => Ok((arn.clone(), *family)),
+                None => Err(EndpointTargetsError::NoTargetGroup(arn.clone())),
             })
             .collect()
     }
