@@ -77,6 +77,19 @@ ONPREM = {
     "OnPremisesCidrs": "10.20.0.0/16,172.16.8.0/24",
 }
 
+# HealthSignal route53 with a health check source the stack creates (3 subnets in 3 zones), and
+# both with an existing source (docs/health-signals.md).
+ROUTE53_NEW_SOURCE = {
+    "HealthSignal": "route53",
+    "HealthCheckSourceSubnetIds": "subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2,subnet-0aaaaaaaaaaaaaaa3",
+    "HealthCheckSourceAvailabilityZoneIds": "euw1-az1,euw1-az2,euw1-az3",
+}
+BOTH_EXISTING_SOURCE = {
+    "HealthSignal": "both",
+    "HealthCheckSourceId": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    "HealthCheckSourceSecurityGroupId": "sg-0bbbbbbbbbbbbbbb1",
+}
+
 # Named parameter sets: every valid topology the template offers.
 SCENARIOS: dict[str, dict[str, str]] = {
     "alb": {},
@@ -107,6 +120,14 @@ SCENARIOS: dict[str, dict[str, str]] = {
     "onprem-own-api": {**ONPREM, **OWN_API},
     "dualstack": {"IpAddressType": "dualstack"},
     "dualstack-nlb-primary": {"IpAddressType": "dualstack", "LoadBalancerType": "NLB", "FailoverRole": "PRIMARY"},
+    "route53-new-source-primary": {**ROUTE53_NEW_SOURCE, "FailoverRole": "PRIMARY"},
+    "both-existing-source-nlb-dualstack-secondary": {
+        **BOTH_EXISTING_SOURCE,
+        "LoadBalancerType": "NLB",
+        "IpAddressType": "dualstack",
+        "FailoverRole": "SECONDARY",
+    },
+    "both-new-source-cloudfront": {**ROUTE53_NEW_SOURCE, "HealthSignal": "both", **CLOUDFRONT},
     "everything": {
         **CLOUDFRONT_MTLS,
         **EXISTING_ENDPOINT,

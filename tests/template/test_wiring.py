@@ -16,6 +16,7 @@ import pytest
 
 from render import (
     BASE_PARAMS,
+    BOTH_EXISTING_SOURCE,
     CLOUDFRONT,
     EXISTING_ENDPOINT,
     MTLS,
@@ -24,6 +25,7 @@ from render import (
     PSEUDO,
     REGION,
     ROOT,
+    ROUTE53_NEW_SOURCE,
     SCENARIOS,
     Rendered,
     TemplateError,
@@ -71,6 +73,17 @@ def endpoint_ref(r: Rendered) -> Any:
 
 def env(r: Rendered, function: str) -> dict[str, Any]:
     return r.props(function)["Environment"]["Variables"]
+
+
+# The health check that the failover records use, and the HealthCheckId output names, per HealthSignal.
+RECORD_CHECK = {"probe": "HealthCheck", "route53": "PrivateHealthCheck", "both": "CombinedHealthCheck"}
+
+
+def health_check_source_group(r: Rendered) -> Any:
+    """The security group of the health check source's network interfaces."""
+    if r.params["HealthCheckSourceId"]:
+        return r.params["HealthCheckSourceSecurityGroupId"]
+    return {"Fn::GetAtt": ["HealthCheckSourceSecurityGroup", "GroupId"]}
 
 
 # ---------------------------------------------------------------- target bindings
@@ -358,6 +371,9 @@ def test_alarm_treats_missing_data_as_breaching_on_the_probes_metric(scenario: R
 
 
 def test_health_check_is_on_the_alarm_and_unhealthy_without_data(scenario: Rendered) -> None:
+    if scenario.params["HealthSignal"] == "route53":
+        assert "HealthCheck" not in scenario.resources
+        return
     config = scenario.props("HealthCheck")["HealthCheckConfig"]
     assert config["Type"] == "CLOUDWATCH_METRIC"
     assert config["AlarmIdentifier"] == {"Name": {"Ref": "HealthAlarm"}, "Region": REGION}
@@ -631,6 +647,8 @@ def test_load_balancer_admits_only_clients_and_the_probe_and_reaches_only_the_en
     )
     expected = [json.dumps({"CidrIp": c}) for c in p["ClientCidrs"] if c]
     expected.append(json.dumps({"SourceSecurityGroupId": {"Fn::GetAtt": ["ProbeSecurityGroup", "GroupId"]}}))
+    if p["HealthSignal"] != "probe":
+        expected.append(json.dumps({"SourceSecurityGroupId": health_check_source_group(scenario)}))
     if p["ClientPrefixListId"]:
         expected.append(json.dumps({"SourcePrefixListId": p["ClientPrefixListId"]}))
     assert lb_in == sorted(expected)
@@ -832,7 +850,7 @@ def test_outputs_name_the_front_door(scenario: Rendered) -> None:
     for name in ("LoadBalancerDnsName", "CustomDomainUrl", "VpcEndpointId", "HealthCheckId"):
         assert name in scenario.outputs
     assert scenario.outputs["CustomDomainUrl"]["Value"] == f"https://{scenario.params['DomainName']}"
-    assert scenario.outputs["HealthCheckId"]["Value"] == {"Ref": "HealthCheck"}
+    assert scenario.outputs["HealthCheckId"]["Value"] == {"Ref": RECORD_CHECK[scenario.params["HealthSignal"]]}
     assert ("CloudFrontUrl" in scenario.outputs) is (scenario.params["EnableCloudFront"] == "true")
 
 
@@ -1197,3 +1215,256 @@ def test_dual_stack_failover_records_share_the_health_check() -> None:
     aaaa = r.props("PrivateRecordIpv6")
     assert aaaa["Failover"] == "PRIMARY" and aaaa["HealthCheckId"] == {"Ref": "HealthCheck"}
     assert aaaa["AliasTarget"]["DNSName"] == {"Fn::GetAtt": ["NetworkLoadBalancer", "DNSName"]}
+
+
+# ---------------------------------------------------------------- health signals (docs/health-signals.md)
+
+CHECKS_OF_SIGNAL = {
+    "probe": {"HealthCheck"},
+    "route53": {"PrivateHealthCheck"},
+    "both": {"HealthCheck", "PrivateHealthCheck", "CombinedHealthCheck"},
+}
+EXISTING_SOURCE_ONLY = {"HealthCheckSourceId", "HealthCheckSourceSecurityGroupId"}
+SIGNAL_PARAMS = {
+    "probe": {},
+    "route53": ROUTE53_NEW_SOURCE,
+    "both": BOTH_EXISTING_SOURCE,
+    "route53-existing": {**BOTH_EXISTING_SOURCE, "HealthSignal": "route53"},
+    "both-new": {**ROUTE53_NEW_SOURCE, "HealthSignal": "both"},
+}
+
+
+def test_health_signal_scenarios_cover_each_signal_and_source() -> None:
+    signals = {(s.get("HealthSignal", "probe"), bool(s.get("HealthCheckSourceId"))) for s in SCENARIOS.values()}
+    assert {("probe", False), ("route53", False), ("both", True)} <= signals
+
+
+def test_health_checks_follow_health_signal(scenario: Rendered) -> None:
+    signal = scenario.params["HealthSignal"]
+    assert set(scenario.of_type("AWS::Route53::HealthCheck")) == CHECKS_OF_SIGNAL[signal]
+    # The probe and its alarm stay in every mode: their metrics are useful whatever drives the records.
+    assert {"HealthProbeFunction", "HealthAlarm"} <= set(scenario.resources)
+
+
+def test_health_check_source_is_created_only_without_an_id(scenario: Rendered) -> None:
+    p = scenario.params
+    creates = p["HealthSignal"] != "probe" and not p["HealthCheckSourceId"]
+    for logical_id in ("HealthCheckSource", "HealthCheckSourceSecurityGroup"):
+        assert (logical_id in scenario.resources) is creates, logical_id
+    existing = p["HealthSignal"] != "probe" and bool(p["HealthCheckSourceId"])
+    assert ("ExistingHealthCheckSourceEgressToLoadBalancer" in scenario.resources) is existing
+
+
+@pytest.mark.parametrize("name", sorted(SIGNAL_PARAMS))
+@pytest.mark.parametrize("lb", ["ALB", "NLB"])
+def test_private_check_is_https_443_from_the_source_on_this_regions_load_balancer(name: str, lb: str) -> None:
+    r = render({**SIGNAL_PARAMS[name], "LoadBalancerType": lb, "FailoverRole": "PRIMARY"})
+    if r.params["HealthSignal"] == "probe":
+        assert "PrivateHealthCheck" not in r.resources
+        return
+    lb_id = "ApplicationLoadBalancer" if lb == "ALB" else "NetworkLoadBalancer"
+    check = r.props("PrivateHealthCheck")
+    config = check["HealthCheckConfig"]
+    source = (
+        r.params["HealthCheckSourceId"]
+        if r.params["HealthCheckSourceId"]
+        else {"Fn::GetAtt": ["HealthCheckSource", "HealthCheckSourceId"]}
+    )
+    assert config == {
+        "Type": "HTTPS",
+        "EndpointType": "PRIVATE",
+        "HealthCheckSourceId": source,
+        # This Region's load balancer by its own name (Route 53 resolves it every interval): never
+        # DomainName, the failover records' own name, nor a pinned IPAddress.
+        "FullyQualifiedDomainName": {"Fn::GetAtt": [lb_id, "DNSName"]},
+        "Port": 443,
+        # Host is the load balancer's name, which API Gateway has no custom domain for: /ping is the
+        # endpoint's own answer, as in the target group's health check.
+        "ResourcePath": "/ping",
+        "EnableSNI": True,
+        "RequestInterval": 30,
+        "FailureThreshold": 3,
+    }
+    assert "IPAddress" not in config
+    assert config["ResourcePath"] == r.props("ApiTargetGroup")["HealthCheckPath"]
+    assert r.resources["PrivateHealthCheck"]["DependsOn"] == "LoadBalancerIngressFromHealthCheckSource"
+    assert check["HealthCheckTags"] == [
+        {"Key": "Name", "Value": f"{BASE_PARAMS['DomainName']} {REGION} load balancer (Route 53 private check)"}
+    ]
+
+
+def test_calculated_check_needs_both_children() -> None:
+    r = render(BOTH_EXISTING_SOURCE)
+    check = r.props("CombinedHealthCheck")
+    assert check["HealthCheckConfig"] == {
+        "Type": "CALCULATED",
+        "ChildHealthChecks": [{"Ref": "HealthCheck"}, {"Ref": "PrivateHealthCheck"}],
+        "HealthThreshold": 2,
+    }
+    assert check["HealthCheckTags"] == [
+        {"Key": "Name", "Value": f"{BASE_PARAMS['DomainName']} {REGION} probe and load balancer"}
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(SIGNAL_PARAMS))
+@pytest.mark.parametrize("role", ["NONE", "PRIMARY", "SECONDARY"])
+def test_records_use_the_check_of_the_health_signal(name: str, role: str) -> None:
+    r = render({**SIGNAL_PARAMS[name], "FailoverRole": role, "IpAddressType": "dualstack"})
+    expected = RECORD_CHECK[r.params["HealthSignal"]]
+    for record in ("PrivateRecord", "PrivateRecordIpv6"):
+        props = r.props(record)
+        if role == "NONE":
+            assert "HealthCheckId" not in props
+        else:
+            assert props["HealthCheckId"] == {"Ref": expected}
+    assert r.outputs["HealthCheckId"]["Value"] == {"Ref": expected}
+
+
+@pytest.mark.parametrize("subnets", [2, 3])
+def test_created_source_has_one_subnet_per_zone_with_its_own_group(subnets: int) -> None:
+    ids = [f"subnet-0aaaaaaaaaaaaaaa{i}" for i in range(1, subnets + 1)]
+    zones = [f"usw1-az{i}" for i in range(1, subnets + 1)]
+    r = render(
+        {
+            "HealthSignal": "route53",
+            "HealthCheckSourceSubnetIds": ",".join(ids),
+            "HealthCheckSourceAvailabilityZoneIds": ",".join(zones),
+        }
+    )
+    group = {"Fn::GetAtt": ["HealthCheckSourceSecurityGroup", "GroupId"]}
+    assert r.props("HealthCheckSource")["HealthCheckSourceConfig"] == {
+        "VpcId": BASE_PARAMS["VpcId"],
+        "SubnetConfigurationList": [
+            {"SubnetId": s, "AvailabilityZoneId": z, "SecurityGroupIdList": [group]}
+            for s, z in zip(ids, zones, strict=True)
+        ],
+    }
+    assert {"Key": "Name", "Value": f"frontdoor-test {REGION}"} in r.props("HealthCheckSource")["Tags"]
+    (out,) = r.props("HealthCheckSourceSecurityGroup")["SecurityGroupEgress"]
+    assert out["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+    assert "SecurityGroupIngress" not in r.props("HealthCheckSourceSecurityGroup")
+
+
+@pytest.mark.parametrize("name", ["route53", "both", "route53-existing", "both-new"])
+def test_load_balancer_admits_the_health_check_source_on_443(name: str) -> None:
+    r = render(SIGNAL_PARAMS[name])
+    ingress = r.props("LoadBalancerIngressFromHealthCheckSource")
+    assert ingress["GroupId"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+    assert ingress["SourceSecurityGroupId"] == health_check_source_group(r)
+    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
+    if r.params["HealthCheckSourceId"]:
+        egress = r.props("ExistingHealthCheckSourceEgressToLoadBalancer")
+        assert egress["GroupId"] == r.params["HealthCheckSourceSecurityGroupId"]
+        assert egress["DestinationSecurityGroupId"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+        assert (egress["IpProtocol"], egress["FromPort"], egress["ToPort"]) == ("tcp", 443, 443)
+
+
+def test_probe_signal_opens_nothing_to_route_53() -> None:
+    r = render({})
+    for logical_id in (
+        "LoadBalancerIngressFromHealthCheckSource",
+        "ExistingHealthCheckSourceEgressToLoadBalancer",
+        "HealthCheckSourceSecurityGroup",
+    ):
+        assert logical_id not in r.resources
+
+
+def test_health_signal_outputs(scenario: Rendered) -> None:
+    p, outputs = scenario.params, scenario.outputs
+    signal = p["HealthSignal"]
+    assert outputs["LoadBalancerSecurityGroupId"]["Value"] == {"Fn::GetAtt": ["LoadBalancerSecurityGroup", "GroupId"]}
+    assert ("ProbeHealthCheckId" in outputs) is (signal != "route53")
+    assert ("PrivateHealthCheckId" in outputs) is (signal != "probe")
+    assert ("HealthCheckSourceId" in outputs) is (signal != "probe")
+    if signal != "route53":
+        assert outputs["ProbeHealthCheckId"]["Value"] == {"Ref": "HealthCheck"}
+    if signal != "probe":
+        assert outputs["PrivateHealthCheckId"]["Value"] == {"Ref": "PrivateHealthCheck"}
+        source = outputs["HealthCheckSourceId"]["Value"]
+        if p["HealthCheckSourceId"]:
+            assert source == p["HealthCheckSourceId"]
+        else:
+            assert source == {"Fn::GetAtt": ["HealthCheckSource", "HealthCheckSourceId"]}
+    cloudfront = "CloudFrontOriginSecurityGroupId" in outputs
+    assert cloudfront is (p["EnableCloudFront"] == "true")
+    if cloudfront:
+        assert outputs["CloudFrontOriginSecurityGroupId"]["Value"] == {
+            "Fn::GetAtt": ["CloudFrontOriginSecurityGroup", "GroupId"]
+        }
+
+
+def test_new_parameters_are_in_the_console_groups() -> None:
+    groups = raw_template()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for g in groups for name in g["Parameters"]]
+    assert sorted(grouped) == sorted(raw_template()["Parameters"])
+    (health,) = [g for g in groups if g["Label"]["default"] == "Health and failover"]
+    for name in (
+        "HealthSignal",
+        "HealthCheckSourceId",
+        "HealthCheckSourceSecurityGroupId",
+        "HealthCheckSourceSubnetIds",
+        "HealthCheckSourceAvailabilityZoneIds",
+    ):
+        assert name in health["Parameters"]
+
+
+@pytest.mark.parametrize(
+    "overrides,reason",
+    [
+        ({"HealthSignal": "route53"}, "needs HealthCheckSourceId (an existing source) or HealthCheckSourceSubnetIds"),
+        ({"HealthSignal": "both"}, "needs HealthCheckSourceId (an existing source) or HealthCheckSourceSubnetIds"),
+        ({**ROUTE53_NEW_SOURCE, **MTLS}, "cannot pass mutual TLS"),
+        ({**BOTH_EXISTING_SOURCE, **MTLS, "LoadBalancerType": "NLB"}, "cannot pass mutual TLS"),
+        ({**BOTH_EXISTING_SOURCE, "HealthSignal": "probe"}, "HealthCheckSourceId goes with HealthSignal"),
+        ({**ROUTE53_NEW_SOURCE, "HealthSignal": "probe"}, "HealthCheckSourceSubnetIds goes with HealthSignal"),
+        (
+            {**BOTH_EXISTING_SOURCE, "HealthCheckSourceSecurityGroupId": ""},
+            "HealthCheckSourceId needs HealthCheckSourceSecurityGroupId",
+        ),
+        (
+            {**BOTH_EXISTING_SOURCE, "HealthCheckSourceSubnetIds": ROUTE53_NEW_SOURCE["HealthCheckSourceSubnetIds"]},
+            "leave it empty with HealthCheckSourceId",
+        ),
+        (
+            {
+                **BOTH_EXISTING_SOURCE,
+                "HealthCheckSourceAvailabilityZoneIds": ROUTE53_NEW_SOURCE["HealthCheckSourceAvailabilityZoneIds"],
+            },
+            "goes with HealthCheckSourceSubnetIds, not with HealthCheckSourceId",
+        ),
+        (
+            {**ROUTE53_NEW_SOURCE, "HealthCheckSourceSecurityGroupId": "sg-0bbbbbbbbbbbbbbb1"},
+            "HealthCheckSourceSecurityGroupId goes with HealthCheckSourceId",
+        ),
+        (
+            {**ROUTE53_NEW_SOURCE, "HealthCheckSourceAvailabilityZoneIds": ""},
+            "HealthCheckSourceSubnetIds needs HealthCheckSourceAvailabilityZoneIds",
+        ),
+        (
+            {"HealthCheckSourceAvailabilityZoneIds": "euw1-az1,euw1-az2,euw1-az3"},
+            "HealthCheckSourceAvailabilityZoneIds goes with HealthCheckSourceSubnetIds",
+        ),
+    ],
+)
+def test_rules_refuse_bad_health_signal_combinations(overrides: dict[str, str], reason: str) -> None:
+    failures = rule_failures(overrides)
+    assert any(reason in f for f in failures), failures
+
+
+@pytest.mark.parametrize("name", sorted(SIGNAL_PARAMS))
+def test_valid_health_signal_settings_pass_the_rules(name: str) -> None:
+    assert rule_failures(SIGNAL_PARAMS[name]) == []
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("HealthSignal", "alarm"),
+        ("HealthCheckSourceSubnetIds", "subnet-1,subnet-2"),
+        ("HealthCheckSourceAvailabilityZoneIds", "eu-west-1a,eu-west-1b,eu-west-1c"),
+        ("HealthCheckSourceSecurityGroupId", "default"),
+    ],
+)
+def test_health_signal_parameter_constraints(name: str, value: str) -> None:
+    with pytest.raises(TemplateError):
+        render({name: value})

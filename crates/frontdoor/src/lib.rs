@@ -15,6 +15,7 @@
 //! - [`deadline`]: the time an invocation has;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
 //! - [`logging`]: the functions' log set-up (Lambda's advanced logging controls);
+//! - [`operate`]: the operator CLI's status, dry run and drill, over the ports;
 //! - [`permissions`]: the IAM actions each function calls, checked against the
 //!   adapters and the template.
 
@@ -26,6 +27,7 @@ pub mod dns;
 pub mod emf;
 pub mod logging;
 pub mod model;
+pub mod operate;
 pub mod permissions;
 pub mod plan;
 pub mod ports;

@@ -57,7 +57,28 @@ pub struct TargetGroup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisteredTarget {
     pub target: Target,
-    pub draining: bool,
+    pub state: TargetState,
+}
+
+impl RegisteredTarget {
+    /// Leaving the group: it no longer counts as present.
+    pub fn draining(&self) -> bool {
+        self.state == TargetState::Draining
+    }
+}
+
+/// A target's health state, as `DescribeTargetHealth` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetState {
+    Initial,
+    Healthy,
+    Unhealthy,
+    Unused,
+    Draining,
+    Unavailable,
+    /// A state this version does not know.
+    Unknown,
 }
 
 /// A managed prefix list.
@@ -141,4 +162,76 @@ pub enum Authorized {
     Created(Vec<String>),
     /// The same rule was already there (`InvalidPermission.Duplicate`).
     AlreadyExists,
+}
+
+/// A Route 53 health check's configuration, as far as the operator CLI cares.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HealthCheck {
+    pub id: String,
+    /// `HTTPS`, `CLOUDWATCH_METRIC`, `CALCULATED`, …
+    pub check_type: String,
+    pub inverted: bool,
+    pub disabled: bool,
+    /// A calculated check's children, and how many of them must be healthy.
+    pub children: Vec<String>,
+    pub health_threshold: Option<u32>,
+}
+
+impl HealthCheck {
+    pub fn is_calculated(&self) -> bool {
+        self.check_type == "CALCULATED"
+    }
+}
+
+/// One Route 53 health checker's last report on a check (`GetHealthCheckStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Observation {
+    pub region: String,
+    /// "Success: HTTP Status Code 200. …" or "Failure: …".
+    pub status: String,
+}
+
+impl Observation {
+    pub fn is_success(&self) -> bool {
+        self.status.starts_with("Success")
+    }
+}
+
+/// The role of a failover record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FailoverRole {
+    Primary,
+    Secondary,
+}
+
+/// One record of a failover pair.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailoverRecord {
+    /// `A` or `AAAA`.
+    pub record_type: String,
+    pub role: FailoverRole,
+    /// The template's `<ROLE>-<Region>`.
+    pub set_identifier: String,
+    pub health_check_id: Option<String>,
+}
+
+impl FailoverRecord {
+    /// The Region of the stack that made the record, from the template's
+    /// set identifier `<ROLE>-<Region>`.
+    pub fn region(&self) -> Option<&str> {
+        self.set_identifier
+            .split_once('-')
+            .map(|(_, region)| region)
+            .filter(|region| !region.is_empty())
+    }
+}
+
+/// A stack, as `DescribeStacks` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StackDescription {
+    pub name: String,
+    pub status: String,
+    pub outputs: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
 }

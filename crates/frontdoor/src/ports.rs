@@ -2,8 +2,9 @@
 //! tested with fakes and the SDK stays in the adapters ([`crate::aws`]).
 
 use crate::model::{
-    Authorized, Endpoint, Family, IngressRule, NetworkInterface, Permission, PrefixList,
-    RegisteredTarget, SecurityGroup, Target, TargetGroup,
+    Authorized, Endpoint, FailoverRecord, Family, HealthCheck, IngressRule, NetworkInterface,
+    Observation, Permission, PrefixList, RegisteredTarget, SecurityGroup, StackDescription, Target,
+    TargetGroup,
 };
 use crate::plan::TargetPlan;
 use futures_util::future::BoxFuture;
@@ -230,4 +231,44 @@ pub trait SecurityGroupRules: Send + Sync {
 pub trait SecretStore: Send + Sync {
     /// The secret's `SecretString`; a secret stored as binary is an error.
     fn secret_string<'a>(&'a self, secret_id: &'a str) -> BoxFuture<'a, Result<String, AwsError>>;
+}
+
+/// Reads CloudFormation stacks (the operator CLI).
+pub trait Stacks: Send + Sync {
+    /// The stack's status, outputs and parameters, or `None` when there is no
+    /// such stack.
+    fn stack(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<StackDescription>, AwsError>> + Send;
+}
+
+/// Route 53's health checks and failover records (the operator CLI).
+pub trait HealthChecks: Send + Sync {
+    /// The check's configuration, or `None` when it does not exist.
+    fn health_check(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<HealthCheck>, AwsError>> + Send;
+
+    /// The health checkers' last reports on a check that is not calculated
+    /// (`GetHealthCheckStatus` refuses calculated checks).
+    fn observations(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<Observation>, AwsError>> + Send;
+
+    /// Sets the check's `Inverted` flag, and nothing else.
+    fn set_inverted(
+        &self,
+        id: &str,
+        inverted: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+
+    /// The failover records of the name in the hosted zone.
+    fn failover_records(
+        &self,
+        hosted_zone_id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<FailoverRecord>, AwsError>> + Send;
 }

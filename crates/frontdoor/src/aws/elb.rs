@@ -1,7 +1,7 @@
 //! [`TargetRegistry`] on Elastic Load Balancing v2.
 
 use super::sdk_error;
-use crate::model::{Family, RegisteredTarget, Target, TargetGroup};
+use crate::model::{Family, RegisteredTarget, Target, TargetGroup, TargetState};
 use crate::ports::{AwsError, TargetRegistry};
 use aws_sdk_elasticloadbalancingv2::types::{
     TargetDescription, TargetGroupIpAddressTypeEnum, TargetHealthStateEnum,
@@ -93,17 +93,17 @@ impl TargetRegistry for ElbTargets {
             .filter_map(|d| {
                 let target = d.target()?;
                 let port = u16::try_from(target.port()?).ok()?;
-                let draining = d
+                let state = d
                     .target_health()
                     .and_then(|h| h.state())
-                    .is_some_and(|s| *s == TargetHealthStateEnum::Draining);
+                    .map_or(TargetState::Unknown, target_state);
                 Some(RegisteredTarget {
                     target: Target {
                         ip: target.id()?.to_owned(),
                         port,
                         all_zones: target.availability_zone() == Some(ALL_ZONES),
                     },
-                    draining,
+                    state,
                 })
             })
             .collect();
@@ -176,5 +176,19 @@ impl TargetRegistry for ElbTargets {
             Err(err) if gone_or_absent(&err) => Ok(()),
             other => other.map(drop),
         }
+    }
+}
+
+fn target_state(state: &TargetHealthStateEnum) -> TargetState {
+    match state {
+        TargetHealthStateEnum::Initial => TargetState::Initial,
+        TargetHealthStateEnum::Healthy => TargetState::Healthy,
+        TargetHealthStateEnum::Unhealthy | TargetHealthStateEnum::UnhealthyDraining => {
+            TargetState::Unhealthy
+        }
+        TargetHealthStateEnum::Unused => TargetState::Unused,
+        TargetHealthStateEnum::Draining => TargetState::Draining,
+        TargetHealthStateEnum::Unavailable => TargetState::Unavailable,
+        _ => TargetState::Unknown,
     }
 }

@@ -6,16 +6,26 @@ use crate::error_chain;
 use crate::ports::AwsError;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 
+#[cfg(feature = "operator")]
+mod cloudformation;
 pub mod config;
 mod ec2;
 mod elb;
 mod elb_tags;
+#[cfg(feature = "operator")]
+pub mod operator;
+#[cfg(feature = "operator")]
+mod route53;
 pub mod secrets;
 pub mod security_groups;
 mod subnets;
 
+#[cfg(feature = "operator")]
+pub use cloudformation::CloudFormationStacks;
 pub use ec2::Ec2Endpoints;
 pub use elb::ElbTargets;
+#[cfg(feature = "operator")]
+pub use route53::Route53HealthChecks;
 
 /// The port's error for an SDK error: the service's code and message, or
 /// the error's whole chain when the service gave none.

@@ -114,6 +114,7 @@ pub fn hostname_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TargetState;
     use proptest::prelude::*;
 
     const PORT: u16 = 443;
@@ -130,7 +131,7 @@ mod tests {
                     port: PORT,
                     all_zones: true,
                 },
-                draining: false,
+                state: TargetState::Healthy,
             })
             .collect()
     }

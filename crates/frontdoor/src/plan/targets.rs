@@ -23,7 +23,7 @@ impl TargetPlan {
 pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<&str> {
     current
         .iter()
-        .filter(|t| t.target.port == port && !t.draining)
+        .filter(|t| t.target.port == port && !t.draining())
         .map(|t| t.target.ip.as_str())
         .collect()
 }
@@ -127,6 +127,7 @@ pub fn removal_plan(ips: &BTreeSet<String>, port: u16, current: &[RegisteredTarg
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TargetState;
     use proptest::prelude::*;
 
     fn registered(ip: &str, port: u16, draining: bool) -> RegisteredTarget {
@@ -136,7 +137,11 @@ mod tests {
                 port,
                 all_zones: false,
             },
-            draining,
+            state: if draining {
+                TargetState::Draining
+            } else {
+                TargetState::Healthy
+            },
         }
     }
 
@@ -153,7 +158,7 @@ mod tests {
             .collect();
         after.extend(plan.register.iter().map(|t| RegisteredTarget {
             target: t.clone(),
-            draining: false,
+            state: TargetState::Initial,
         }));
         after
     }

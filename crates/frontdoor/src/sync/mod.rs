@@ -119,6 +119,11 @@ where
         self
     }
 
+    /// The registry back, with what it holds (the CLI's dry run).
+    pub fn into_registry(self) -> R {
+        self.registry
+    }
+
     /// Handles one invocation: reconciles what the event asks for until the
     /// Lambda deadline (epoch milliseconds) less the safety margin, writes the
     /// summary and the metrics, and fails if any binding failed or was not
@@ -517,6 +522,7 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::TargetState;
     use crate::ports::DnsError;
     use std::sync::Mutex;
 
@@ -593,7 +599,11 @@ mod tests {
                             port: 443,
                             all_zones: false,
                         },
-                        draining,
+                        state: if draining {
+                            TargetState::Draining
+                        } else {
+                            TargetState::Healthy
+                        },
                     })
                     .collect(),
                 registered: Mutex::default(),

@@ -1,0 +1,353 @@
+//! `frontdoor status`: one Region's front door as AWS sees it now, and the
+//! verdict over several Regions.
+
+use super::OperateError;
+use super::dry_run::{self, PlannedWrite};
+use super::front_door::{API_PORT, FrontDoor};
+use super::health::{self, Health, HealthBook, Serving};
+use crate::model::{FailoverRole, IngressRule, Reference, Source, TargetState};
+use crate::plan::{by_id, endpoint_ips};
+use crate::ports::{
+    EndpointDirectory, HealthChecks, NameResolver, SecurityGroupRules, SubnetDirectory,
+    TargetGroupTags, TargetRegistry,
+};
+use serde::Serialize;
+
+/// The verdict, worst last; its exit code is what cron and CI read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every part in place and healthy.
+    Whole,
+    /// Healthy, but target-sync or the stack's rules have work to do.
+    Drift,
+    /// Something the failover acts on is not healthy, or cannot be read.
+    Unhealthy,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Whole => 0,
+            Verdict::Drift => 1,
+            Verdict::Unhealthy => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetStatus {
+    pub ip: String,
+    pub port: u16,
+    pub state: TargetState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupIngress {
+    /// The stack output that names the group.
+    pub output: &'static str,
+    pub group_id: String,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckStatus {
+    /// The stack output that names the check.
+    pub output: &'static str,
+    pub id: String,
+    pub check_type: Option<String>,
+    pub inverted: bool,
+    pub health: Health,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FailoverStatus {
+    pub role: FailoverRole,
+    /// The record Route 53 answers with now; `None` while unknown.
+    pub serving: Option<Serving>,
+}
+
+/// One Region's front door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionStatus {
+    pub stack: String,
+    pub region: String,
+    pub domain_name: String,
+    pub vpc_endpoint_id: String,
+    /// The endpoint's IPs, as target-sync sees them.
+    pub endpoint_ips: Vec<String>,
+    pub target_group_arn: String,
+    pub targets: Vec<TargetStatus>,
+    /// What target-sync would write now.
+    pub drift: Vec<PlannedWrite>,
+    pub ingress: Vec<GroupIngress>,
+    pub health_checks: Vec<CheckStatus>,
+    /// `None` for a simple record.
+    pub failover: Option<FailoverStatus>,
+    /// What is wrong, in words.
+    pub problems: Vec<String>,
+    pub verdict: Verdict,
+}
+
+/// The adapters a status reads through.
+pub struct Readers<D, R, G, H> {
+    pub directory: D,
+    pub registry: R,
+    pub groups: G,
+    pub route53: H,
+}
+
+/// Reads one Region's front door. A resource that cannot be read is a
+/// problem of the status (unhealthy), not an error; only the stack itself
+/// must be readable.
+pub async fn region_status<D, R, G, H, N>(
+    front_door: &FrontDoor,
+    readers: &Readers<D, R, G, H>,
+    resolver: N,
+) -> RegionStatus
+where
+    D: EndpointDirectory + SubnetDirectory + Clone,
+    R: TargetRegistry + TargetGroupTags + Clone,
+    G: SecurityGroupRules,
+    H: HealthChecks,
+    N: NameResolver,
+{
+    let mut unhealthy = Vec::new();
+    let mut drifted = Vec::new();
+
+    let endpoint_ips = match read_endpoint_ips(front_door, readers).await {
+        Ok(ips) => ips,
+        Err(problem) => {
+            unhealthy.push(problem);
+            Vec::new()
+        }
+    };
+    let targets = match readers.registry.targets(&front_door.target_group_arn).await {
+        Ok(Some(targets)) => targets
+            .into_iter()
+            .map(|t| TargetStatus {
+                ip: t.target.ip,
+                port: t.target.port,
+                state: t.state,
+            })
+            .collect(),
+        Ok(None) => {
+            unhealthy.push(format!(
+                "target group {} does not exist",
+                front_door.target_group_arn
+            ));
+            Vec::new()
+        }
+        Err(err) => {
+            unhealthy.push(
+                front_door
+                    .error(&front_door.target_group_arn, err)
+                    .to_string(),
+            );
+            Vec::new()
+        }
+    };
+    if !targets
+        .iter()
+        .any(|t| t.state == TargetState::Healthy && t.port == API_PORT)
+    {
+        unhealthy.push(format!(
+            "no healthy target on port {API_PORT} in {}",
+            front_door.target_group_arn
+        ));
+    }
+
+    let plan = dry_run::plan(
+        front_door,
+        readers.directory.clone(),
+        readers.registry.clone(),
+        resolver,
+    )
+    .await;
+    if !plan.writes.is_empty() {
+        drifted.push(format!(
+            "target-sync would make {} write(s): run `frontdoor plan`",
+            plan.writes.len()
+        ));
+    }
+    for binding in &plan.run.bindings {
+        if let Some(reason) = &binding.skipped {
+            drifted.push(format!("target-sync cannot plan: {reason}"));
+        }
+    }
+
+    let mut ingress = Vec::new();
+    for (output, group_id) in &front_door.security_groups {
+        match readers.groups.ingress_rules(group_id).await {
+            Ok(rules) => {
+                if rules.is_empty() {
+                    drifted.push(format!(
+                        "security group {group_id} ({output}) has no ingress rule"
+                    ));
+                }
+                ingress.push(GroupIngress {
+                    output,
+                    group_id: group_id.clone(),
+                    rules: rules.iter().map(describe_rule).collect(),
+                });
+            }
+            Err(err) => unhealthy.push(front_door.error(group_id.as_str(), err).to_string()),
+        }
+    }
+
+    let (health_checks, failover) = match read_health(front_door, &readers.route53).await {
+        Ok(read) => read,
+        Err(err) => {
+            unhealthy.push(err.to_string());
+            (Vec::new(), None)
+        }
+    };
+    for check in &health_checks {
+        if check.output == "HealthCheckId" && check.health != Health::Healthy {
+            unhealthy.push(format!(
+                "the failover record's health check {} is {}",
+                check.id, check.health
+            ));
+        }
+    }
+
+    let verdict = if !unhealthy.is_empty() {
+        Verdict::Unhealthy
+    } else if !drifted.is_empty() {
+        Verdict::Drift
+    } else {
+        Verdict::Whole
+    };
+    RegionStatus {
+        stack: front_door.stack.clone(),
+        region: front_door.region.clone(),
+        domain_name: front_door.domain_name.clone(),
+        vpc_endpoint_id: front_door.vpc_endpoint_id.clone(),
+        endpoint_ips,
+        target_group_arn: front_door.target_group_arn.clone(),
+        targets,
+        drift: plan.writes,
+        ingress,
+        health_checks,
+        failover,
+        problems: unhealthy.into_iter().chain(drifted).collect(),
+        verdict,
+    }
+}
+
+/// The worst verdict of the Regions.
+pub fn verdict(regions: &[RegionStatus]) -> Verdict {
+    regions
+        .iter()
+        .map(|r| r.verdict)
+        .max()
+        .unwrap_or(Verdict::Whole)
+}
+
+async fn read_endpoint_ips<D, R, G, H>(
+    front_door: &FrontDoor,
+    readers: &Readers<D, R, G, H>,
+) -> Result<Vec<String>, String>
+where
+    D: EndpointDirectory,
+    R: TargetRegistry,
+{
+    let fail = |resource: &str, err| front_door.error(resource, err).to_string();
+    let endpoint_id = &front_door.vpc_endpoint_id;
+    let groups = readers
+        .registry
+        .target_groups(std::slice::from_ref(&front_door.target_group_arn))
+        .await
+        .map_err(|e| fail(&front_door.target_group_arn, e))?;
+    let family = groups.first().map(|g| g.family).ok_or_else(|| {
+        format!(
+            "target group {} does not exist",
+            front_door.target_group_arn
+        )
+    })?;
+    let endpoints = by_id(
+        readers
+            .directory
+            .endpoints(std::slice::from_ref(endpoint_id))
+            .await
+            .map_err(|e| fail(endpoint_id, e))?,
+        |e| &e.id,
+    );
+    let eni_ids: Vec<String> = endpoints
+        .values()
+        .flat_map(|e| e.network_interface_ids.iter().cloned())
+        .collect();
+    let interfaces = by_id(
+        readers
+            .directory
+            .network_interfaces(&eni_ids)
+            .await
+            .map_err(|e| fail(endpoint_id, e))?,
+        |n| &n.id,
+    );
+    endpoint_ips(endpoint_id, &endpoints, &interfaces, family)
+        .map(|ips| ips.ip_strings())
+        .map_err(|unknown| unknown.to_string())
+}
+
+type HealthRead = (Vec<CheckStatus>, Option<FailoverStatus>);
+
+async fn read_health(
+    front_door: &FrontDoor,
+    route53: &impl HealthChecks,
+) -> Result<HealthRead, OperateError> {
+    let mut named: Vec<(&'static str, String)> =
+        vec![("HealthCheckId", front_door.health_check_id.clone())];
+    named.extend(front_door.signal_checks.iter().cloned());
+    let records = match front_door.failover_role {
+        Some(_) => route53
+            .failover_records(&front_door.hosted_zone_id, &front_door.domain_name)
+            .await
+            .map_err(|e| {
+                front_door.error(format!("the records of {}", front_door.domain_name), e)
+            })?,
+        None => Vec::new(),
+    };
+    let mut ids: Vec<String> = named.iter().map(|(_, id)| id.clone()).collect();
+    ids.extend(records.iter().filter_map(|r| r.health_check_id.clone()));
+    let book: HealthBook = health::read_book(route53, &ids)
+        .await
+        .map_err(|e| front_door.error("the Route 53 health checks", e))?;
+    let checks = named
+        .into_iter()
+        .map(|(output, id)| {
+            let check = book.checks.get(&id);
+            CheckStatus {
+                output,
+                check_type: check.map(|c| c.check_type.clone()),
+                inverted: check.is_some_and(|c| c.inverted),
+                health: book.health(&id),
+                id,
+            }
+        })
+        .collect();
+    let failover = front_door.failover_role.map(|role| FailoverStatus {
+        role,
+        serving: health::serving(&records, &book),
+    });
+    Ok((checks, failover))
+}
+
+fn describe_rule(rule: &IngressRule) -> String {
+    let ports = match (rule.from_port, rule.to_port) {
+        (-1, _) => "all ports".to_owned(),
+        (from, to) if from == to => format!("{from}"),
+        (from, to) => format!("{from}-{to}"),
+    };
+    let source = match &rule.source {
+        Source::Reference(Reference::PrefixList(id)) => format!("prefix list {id}"),
+        Source::Reference(Reference::Group(id)) => format!("group {id}"),
+        Source::Cidr(family) => format!("an {family:?} CIDR"),
+    };
+    format!("{} {ports} from {source} ({})", rule.protocol, rule.id)
+}
