@@ -11,6 +11,10 @@ CHECKOV_VENV ?= $(HOME)/.cache/frontdoor/checkov-$(shell sha256sum requirements-
 export PATH := $(VENV)/bin:$(PATH)
 export VENV CHECKOV_VENV
 
+# The four functions only, by package: the operator CLI is not a Lambda
+# bootstrap, and its `operator` feature must not reach the functions' build.
+FUNCTION_PACKAGES := -p eni-targets -p target-sync -p prefix-list-ingress -p health-probe
+
 .PHONY: venv check test test-rust test-template lint build-arm64 demo bench fuzz clean
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
@@ -47,7 +51,7 @@ test-template: venv
 test: lint test-rust demo test-template
 
 build-arm64: venv
-	cargo lambda build --release --arm64
+	cargo lambda build --release --arm64 $(FUNCTION_PACKAGES)
 
 clean:
 	cargo clean
@@ -69,8 +73,8 @@ demo: venv
 # rendered from bench/results/, so `PYTHONPATH=tools python -m bench.bench
 # --render-only` redraws it without measuring again.
 bench: venv
-	cargo build --workspace --release --bins
-	cargo lambda build --release --arm64 --bins
+	cargo build --release $(FUNCTION_PACKAGES)
+	cargo lambda build --release --arm64 $(FUNCTION_PACKAGES)
 	$(if $(BENCH_PROFILES),PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.profile_variants)
 	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.bench
 

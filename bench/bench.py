@@ -1,6 +1,6 @@
 """`make bench`: measures the four functions and writes docs/benchmarks.md.
 
-Run by the Makefile after `cargo build --workspace --release --bins` (the native
+Run by the Makefile after `cargo build --release -p <each function>` (the native
 release binaries that are timed) and `cargo lambda build --release --arm64` (the
 arm64 `bootstrap` files that are sized). Everything runs against one
 moto_server on 127.0.0.1, started and stopped here by PID. Run from the
@@ -454,7 +454,7 @@ def render(
     add("## Initialisation, invocation and memory")
     add("")
     add(
-        f"Each function is the native **release** binary (`cargo build --workspace --release`; Lambda runs the "
+        f"Each function is the native **release** binary (`cargo build --release -p <function>`; Lambda runs the "
         f"arm64 build, this machine is {m['arch']}), started {runs} times as a fresh process under a small "
         "Lambda Runtime API emulator (`bench/runtime_api.py`) that records the timestamps. Per process: one cold "
         f"invocation, then {warm} warm ones. Medians over the {runs} processes."

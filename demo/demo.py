@@ -31,7 +31,7 @@ from demo.watch import Watch, target_dir
 from frontdoor_dev import ROOT
 from frontdoor_dev.dns import ZoneDns
 from frontdoor_dev.events import custom_resource_event, event
-from frontdoor_dev.moto import PORT, REGION, TEST_CREDENTIALS, StackFixture, start_moto
+from frontdoor_dev.moto import PORT, REGION, TEST_CREDENTIALS, StackFixture, failover_stack, start_moto
 from frontdoor_dev.processes import Processes, venv_tool
 from frontdoor_dev.stand_ins import PrivateApi, ResponseSink
 
@@ -44,7 +44,9 @@ ONPREM_HOST = "orders.onprem.example"
 ONPREM_BEFORE = ["192.168.50.10", "192.168.50.11"]
 ONPREM_AFTER = ["192.168.60.10"]
 GRACE_RUNS = 3
-STEPS = 6
+# The failover peer of the demo's stack, for `frontdoor status` and `drill`.
+PEER_REGION = "eu-west-1"
+STEPS = 7
 START = time.monotonic()
 
 
@@ -252,6 +254,23 @@ def invoke_cfn(
             + (f" (invocation error: {error})" if error else "")
         )
     return response
+
+
+def frontdoor_cli(moto_url: str, *args: str) -> int:
+    """Runs the operator CLI as an operator would, printing what it prints."""
+    say(f"  $ frontdoor {' '.join(args)}")
+    proc = subprocess.run(
+        [str(target_dir() / "debug" / "frontdoor"), *args],
+        env={**os.environ, **TEST_CREDENTIALS, "AWS_ENDPOINT_URL": moto_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    for line in (proc.stdout + proc.stderr).splitlines():
+        say(f"    {line}")
+    say(f"    (exit {proc.returncode})")
+    return proc.returncode
 
 
 # ----------------------------------------------------------------- the story
@@ -479,8 +498,31 @@ def main() -> int:
             check(step, (1 if expect else 0) in healthy_values, f"an EMF line with Healthy={1 if expect else 0}")
 
         # ---------------------------------------------------------- 6
-        step = "step 6 (Delete)"
-        heading(f"Step 6/{STEPS}: Delete events: the stack goes away, and so does what it added")
+        step = "step 6 (frontdoor status, plan and drill)"
+        heading(f"Step 6/{STEPS}: The operator's view: frontdoor status, plan and drill")
+        failover = failover_stack(
+            moto_url,
+            stack,
+            "frontdoor-demo",
+            API_HOST,
+            {"VpcEndpointId": stack.vpce, "TargetGroupArn": stack.tg, "LoadBalancerSecurityGroupId": stack.alb_sg},
+            PEER_REGION,
+        )
+        say(
+            f"  A stand-in stack {failover.name} holds the template's outputs; Route 53 has this Region's "
+            f"health check {failover.health_check} (PRIMARY) and {PEER_REGION}'s "
+            f"{failover.peer_health_check} (SECONDARY)."
+        )
+        code = frontdoor_cli(moto_url, "status", "--stack", failover.name, "--region", REGION)
+        check(step, code == 0, "frontdoor status: whole and healthy (exit 0)")
+        code = frontdoor_cli(moto_url, "plan", "--stack", failover.name)
+        check(step, code == 0, "frontdoor plan: target-sync would write nothing (exit 0)")
+        code = frontdoor_cli(moto_url, "drill", "--stack", failover.name, "--region", REGION, "--minutes", "1", "--yes")
+        check(step, code == 0, "frontdoor drill: the other Region served, and the check was restored (exit 0)")
+
+        # ---------------------------------------------------------- 7
+        step = "step 7 (Delete)"
+        heading(f"Step 7/{STEPS}: Delete events: the stack goes away, and so does what it added")
         invoke_cfn(watch, sink, step, "eni-targets", "endpoint-targets-delete.json", et_props, created)
         targets = stack.show_targets("after Delete")
         check(step, not targets, "the target group holds no target")
@@ -492,6 +534,9 @@ def main() -> int:
             not any((r.get("ReferencedGroupInfo") or {}).get("GroupId") == stack.vpc_origin_sg for r in rules),
             "the VPC Origins rule is gone",
         )
+
+        code = frontdoor_cli(moto_url, "status", "--stack", failover.name, "--region", REGION)
+        check(step, code == 2, "frontdoor status now: unhealthy, the target group is empty (exit 2)")
 
         step = "teardown"
         heading("Done")

@@ -6,6 +6,7 @@ the execute-api interface endpoint, IP target groups and security groups.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.request
@@ -119,3 +120,63 @@ class StackFixture:
         targets = [{"Id": ip, "Port": port} for ip, port in self.targets(target_group)]
         if targets:
             self.elb.deregister_targets(TargetGroupArn=target_group, Targets=targets)
+
+
+@dataclass
+class FailoverStack:
+    """What `frontdoor status` reads of a deployed stack, in moto: a stand-in
+    CloudFormation stack with the template's outputs and parameters, this
+    Region's and the peer Region's health checks, and the failover pair of
+    records in a private hosted zone."""
+
+    name: str
+    health_check: str
+    peer_health_check: str
+
+
+def failover_stack(
+    moto_url: str, fixture: StackFixture, name: str, domain: str, outputs: dict[str, str], peer_region: str
+) -> FailoverStack:
+    route53 = boto3.client("route53", endpoint_url=moto_url, region_name=REGION)
+    cloudformation = boto3.client("cloudformation", endpoint_url=moto_url, region_name=REGION)
+    zone = route53.create_hosted_zone(
+        Name=domain,
+        CallerReference=name,
+        VPC={"VPCRegion": REGION, "VPCId": fixture.vpc},
+        HostedZoneConfig={"PrivateZone": True},
+    )["HostedZone"]["Id"].split("/")[-1]
+
+    def health_check(reference: str) -> str:
+        config = {"Type": "HTTPS", "FullyQualifiedDomainName": domain, "Port": PORT, "ResourcePath": "/ping"}
+        return route53.create_health_check(CallerReference=reference, HealthCheckConfig=config)["HealthCheck"]["Id"]
+
+    own, peer = health_check(f"{name}-{REGION}"), health_check(f"{name}-{peer_region}")
+
+    def record(role: str, region: str, ip: str, check: str) -> dict:
+        return {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": domain,
+                "Type": "A",
+                "TTL": 60,
+                "SetIdentifier": f"{role}-{region}",
+                "Failover": role,
+                "HealthCheckId": check,
+                "ResourceRecords": [{"Value": ip}],
+            },
+        }
+
+    pair = [record("PRIMARY", REGION, "10.0.0.10", own), record("SECONDARY", peer_region, "10.1.0.10", peer)]
+    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": pair})
+    parameters = {"DomainName": domain, "PrivateHostedZoneId": zone, "FailoverRole": "PRIMARY"}
+    template = {
+        "Parameters": {key: {"Type": "String"} for key in parameters},
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in {**outputs, "HealthCheckId": own}.items()},
+    }
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    return FailoverStack(name, own, peer)

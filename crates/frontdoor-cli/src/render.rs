@@ -45,17 +45,11 @@ pub fn status(stack: &str, regions: &[RegionStatus], verdict: Verdict) {
         );
         println!(
             "  targets   {}",
-            list(r.targets.iter().map(|t| {
-                format!(
-                    "{}:{} {}",
-                    t.ip,
-                    t.port,
-                    serde_json::to_value(t.state)
-                        .unwrap_or_default()
-                        .as_str()
-                        .unwrap_or("?")
-                )
-            }))
+            list(
+                r.targets
+                    .iter()
+                    .map(|t| { format!("{}:{} {}", t.ip, t.port, t.state) })
+            )
         );
         println!(
             "  drift     {}",

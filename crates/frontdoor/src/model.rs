@@ -81,6 +81,20 @@ pub enum TargetState {
     Unknown,
 }
 
+impl std::fmt::Display for TargetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TargetState::Initial => "initial",
+            TargetState::Healthy => "healthy",
+            TargetState::Unhealthy => "unhealthy",
+            TargetState::Unused => "unused",
+            TargetState::Draining => "draining",
+            TargetState::Unavailable => "unavailable",
+            TargetState::Unknown => "unknown",
+        })
+    }
+}
+
 /// A managed prefix list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrefixList {
@@ -203,6 +217,15 @@ impl Observation {
 pub enum FailoverRole {
     Primary,
     Secondary,
+}
+
+impl std::fmt::Display for FailoverRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FailoverRole::Primary => "PRIMARY",
+            FailoverRole::Secondary => "SECONDARY",
+        })
+    }
 }
 
 /// One record of a failover pair.

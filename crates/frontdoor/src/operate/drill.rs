@@ -11,6 +11,7 @@ use super::front_door::FrontDoor;
 use super::health::{self, Health, HealthBook};
 use crate::model::FailoverRecord;
 use crate::ports::HealthChecks;
+use futures_util::FutureExt;
 use serde::Serialize;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -74,6 +75,8 @@ pub enum Refusal {
         region: String,
         command: String,
     },
+    #[error("interrupted before the health check was changed")]
+    Interrupted,
     #[error(transparent)]
     Read(#[from] OperateError),
 }
@@ -218,6 +221,11 @@ pub async fn drill<H: HealthChecks>(
         });
     }
 
+    // Ctrl-C during the checks above stops here, before anything changes.
+    let mut interrupted = std::pin::pin!(interrupted);
+    if interrupted.as_mut().now_or_never().is_some() {
+        return Err(Refusal::Interrupted);
+    }
     let mut timeline = Timeline {
         started_at: now_rfc3339(),
         ..Timeline::default()
@@ -239,7 +247,7 @@ pub async fn drill<H: HealthChecks>(
                 peer,
                 settings,
                 start,
-                interrupted,
+                interrupted.as_mut(),
                 &mut timeline,
                 &mut progress,
             )
@@ -284,15 +292,14 @@ async fn watch(
     peer: &FailoverRecord,
     settings: DrillSettings,
     start: Instant,
-    interrupted: impl Future<Output = ()>,
+    mut interrupted: std::pin::Pin<&mut impl Future<Output = ()>>,
     timeline: &mut Timeline,
     progress: &mut impl FnMut(&Progress),
 ) -> Ending {
     let deadline = start + settings.limit;
-    tokio::pin!(interrupted);
     loop {
         tokio::select! {
-            () = &mut interrupted => return Ending::Interrupted,
+            () = interrupted.as_mut() => return Ending::Interrupted,
             () = tokio::time::sleep_until(deadline) => return Ending::TimedOut,
             () = tokio::time::sleep(settings.poll_every) => {}
         }
@@ -635,6 +642,14 @@ mod tests {
         let err = report.unwrap_err();
         assert!(matches!(err, Refusal::AlreadyInverted { .. }));
         assert!(err.to_string().contains("--no-inverted"), "{err}");
+        assert!(route53.writes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_before_the_invert_changes_nothing() {
+        let route53 = ScriptedRoute53::lagging(0);
+        let (report, _) = run_with(&route53, std::future::ready(())).await;
+        assert!(matches!(report, Err(Refusal::Interrupted)));
         assert!(route53.writes().is_empty());
     }
 

@@ -11,10 +11,13 @@
 //!   and back
 //!   (<https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html>,
 //!   <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-invert.html>);
-//! - a failover name answers with the primary record when it is healthy,
-//!   else with the secondary when that is healthy, else with the primary; a
-//!   record without a health check is healthy
+//! - a failover name answers with the primary record while it is healthy,
+//!   and with the secondary while the primary is unhealthy and the secondary
+//!   healthy (<https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-types.html>);
+//!   a record without a health check is healthy
 //!   (<https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-complex-configs.html>).
+//!   What it answers when both are unhealthy is not on the pages read, so
+//!   that case reads as unknown rather than a guess.
 
 use crate::model::{FailoverRecord, FailoverRole, HealthCheck, Observation};
 use crate::ports::{AwsError, HealthChecks};
@@ -172,7 +175,7 @@ pub fn record_health(record: &FailoverRecord, book: &HealthBook) -> Health {
 }
 
 /// The record Route 53 answers with, or `None` while a status it depends on
-/// is unknown or the pair is incomplete.
+/// is unknown, both are unhealthy, or the pair is incomplete.
 pub fn serving(records: &[FailoverRecord], book: &HealthBook) -> Option<Serving> {
     let (Some(primary), Some(secondary)) = pair(records) else {
         return None;
@@ -180,7 +183,6 @@ pub fn serving(records: &[FailoverRecord], book: &HealthBook) -> Option<Serving>
     let chosen = match (record_health(primary, book), record_health(secondary, book)) {
         (Health::Healthy, _) => primary,
         (Health::Unhealthy, Health::Healthy) => secondary,
-        (Health::Unhealthy, Health::Unhealthy) => primary,
         _ => return None,
     };
     Some(Serving {
@@ -219,14 +221,10 @@ pub(crate) mod tests {
     }
 
     pub fn record(role: FailoverRole, region: &str, check: Option<&str>) -> FailoverRecord {
-        let role_name = match role {
-            FailoverRole::Primary => "PRIMARY",
-            FailoverRole::Secondary => "SECONDARY",
-        };
         FailoverRecord {
             record_type: "A".into(),
             role,
-            set_identifier: format!("{role_name}-{region}"),
+            set_identifier: format!("{role}-{region}"),
             health_check_id: check.map(str::to_owned),
         }
     }
@@ -318,7 +316,7 @@ pub(crate) mod tests {
         };
         assert_eq!(serving_with(true, true).as_deref(), Some("eu-west-1"));
         assert_eq!(serving_with(false, true).as_deref(), Some("eu-central-1"));
-        assert_eq!(serving_with(false, false).as_deref(), Some("eu-west-1"));
+        assert_eq!(serving_with(false, false), None, "not documented: unknown");
         assert_eq!(serving_with(true, false).as_deref(), Some("eu-west-1"));
     }
 
