@@ -1306,6 +1306,17 @@ def test_calculated_check_needs_both_children() -> None:
     ]
 
 
+# Route 53's HTTPS checks need TLS 1.0 to 1.2 on the endpoint
+# (https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html, Type): a
+# TLS 1.3-only policy on the listener would make the private check fail for ever.
+@pytest.mark.parametrize("lb", ["ALB", "NLB"])
+def test_the_listener_the_private_check_reaches_speaks_tls_1_2(lb: str) -> None:
+    r = render({**ROUTE53_NEW_SOURCE, "LoadBalancerType": lb})
+    listener = r.props("AlbListener" if lb == "ALB" else "NlbListener")
+    assert listener["Port"] == r.props("PrivateHealthCheck")["HealthCheckConfig"]["Port"] == 443
+    assert listener["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06", "TLS 1.3 and 1.2"
+
+
 @pytest.mark.parametrize("name", sorted(SIGNAL_PARAMS))
 @pytest.mark.parametrize("role", ["NONE", "PRIMARY", "SECONDARY"])
 def test_records_use_the_check_of_the_health_signal(name: str, role: str) -> None:

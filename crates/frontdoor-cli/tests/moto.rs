@@ -237,6 +237,21 @@ async fn frontdoor(args: &[&str]) -> Output {
     frontdoor_at(&moto_url(), args).await
 }
 
+/// `drill` of the stack in REGION with a 1-minute limit, then `more`.
+fn drill_args<'a>(stack: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "drill",
+        "--stack",
+        stack,
+        "--region",
+        REGION,
+        "--minutes",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -366,18 +381,7 @@ async fn an_unhealthy_region_exits_2_and_the_peer_serves() {
 #[tokio::test]
 async fn a_drill_inverts_the_check_then_restores_it() {
     let deployed = Deployed::new().await;
-    let output = frontdoor(&[
-        "drill",
-        "--stack",
-        &deployed.stack,
-        "--region",
-        REGION,
-        "--minutes",
-        "1",
-        "--yes",
-        "--json",
-    ])
-    .await;
+    let output = frontdoor(&drill_args(&deployed.stack, &["--yes", "--json"])).await;
     let report = json(&output);
     assert_eq!(output.status.code(), Some(0), "{report:#}");
     assert_eq!(report["ending"], "failedOver");
@@ -395,23 +399,9 @@ async fn a_drill_restores_the_check_after_an_injected_error() {
     let drill = {
         let url = proxy.url.clone();
         let stack = deployed.stack.clone();
-        tokio::spawn(async move {
-            frontdoor_at(
-                &url,
-                &[
-                    "drill",
-                    "--stack",
-                    &stack,
-                    "--region",
-                    REGION,
-                    "--minutes",
-                    "1",
-                    "--yes",
-                    "--json",
-                ],
-            )
-            .await
-        })
+        tokio::spawn(
+            async move { frontdoor_at(&url, &drill_args(&stack, &["--yes", "--json"])).await },
+        )
     };
     // The preflight reads the check (GET) and the invert writes it (POST),
     // both on its path: after those two, every status read fails.
@@ -448,17 +438,7 @@ async fn a_drill_restores_the_check_after_an_injected_error() {
 async fn a_drill_refuses_while_the_peer_is_unhealthy_or_without_yes() {
     let deployed = Deployed::new().await;
     deployed.invert(&deployed.peer_health_check_id, true).await;
-    let output = frontdoor(&[
-        "drill",
-        "--stack",
-        &deployed.stack,
-        "--region",
-        REGION,
-        "--minutes",
-        "1",
-        "--yes",
-    ])
-    .await;
+    let output = frontdoor(&drill_args(&deployed.stack, &["--yes"])).await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -471,16 +451,7 @@ async fn a_drill_refuses_while_the_peer_is_unhealthy_or_without_yes() {
     );
 
     deployed.invert(&deployed.peer_health_check_id, false).await;
-    let unconfirmed = frontdoor(&[
-        "drill",
-        "--stack",
-        &deployed.stack,
-        "--region",
-        REGION,
-        "--minutes",
-        "1",
-    ])
-    .await;
+    let unconfirmed = frontdoor(&drill_args(&deployed.stack, &[])).await;
     assert_eq!(unconfirmed.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("add --yes"));
     assert!(!deployed.inverted(&deployed.health_check_id).await);
