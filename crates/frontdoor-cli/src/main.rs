@@ -46,17 +46,20 @@ enum Command {
         /// A Region of the stack; repeat for each. Default: the environment's.
         #[arg(long = "region")]
         regions: Vec<String>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// What target-sync would do now, as a dry run that writes nothing.
     /// Exit 0: in sync; 1: it would write; 3: could not run.
     Plan {
+        /// The stack's name.
         #[arg(long)]
         stack: String,
         /// Default: the environment's Region.
         #[arg(long)]
         region: Option<String>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -65,6 +68,7 @@ enum Command {
     /// check was restored); 2: refused (nothing changed); 3: could not run;
     /// 4: the check could not be restored (the command to run is printed).
     Drill {
+        /// The stack's name.
         #[arg(long)]
         stack: String,
         /// The Region to fail over from.
@@ -76,6 +80,7 @@ enum Command {
         /// Confirm: the drill fails this Region's health check for real.
         #[arg(long)]
         yes: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
