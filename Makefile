@@ -74,6 +74,7 @@ demo: venv
 # --render-only` redraws it without measuring again.
 bench: venv
 	cargo build --release $(FUNCTION_PACKAGES)
+	cargo build --release -p frontdoor-tests --bin zone-dns
 	cargo lambda build --release --arm64 $(FUNCTION_PACKAGES)
 	$(if $(BENCH_PROFILES),PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.profile_variants)
 	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.bench

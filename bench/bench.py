@@ -772,7 +772,7 @@ def main() -> int:
         return render_only(Path(args.json), Path(args.out))
     for name in [*FUNCTIONS, "zone-dns"]:
         if not (TARGET_DIR / "release" / name).exists():
-            log(f"missing {TARGET_DIR / 'release' / name}: run `cargo build --workspace --release` first")
+            log(f"missing {TARGET_DIR / 'release' / name}: run `make bench`, which builds it")
             return 1
     procs = Processes()
     workdir = Path(tempfile.mkdtemp(prefix="frontdoor-bench-"))
