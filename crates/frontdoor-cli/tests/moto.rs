@@ -36,6 +36,9 @@ struct Deployed {
     endpoint_ips: Vec<String>,
     health_check_id: String,
     peer_health_check_id: String,
+    /// The load balancer's group and its one ingress rule.
+    group: String,
+    client_rule: String,
 }
 
 async fn health_check(route53: &aws_sdk_route53::Client, name: &str) -> String {
@@ -101,7 +104,7 @@ impl Deployed {
             account.register(&target_group_arn, ip, 443).await;
         }
         let group = account.security_group(&vpc, &name).await;
-        account.allow_cidr(&group, "10.0.0.0/8", 443).await;
+        let client_rule = account.allow_cidr(&group, "10.0.0.0/8", 443).await;
 
         let domain = format!("{name}.internal.example");
         let zone = route53
@@ -189,6 +192,8 @@ impl Deployed {
             endpoint_ips,
             health_check_id,
             peer_health_check_id,
+            group,
+            client_rule,
         }
     }
 
@@ -351,6 +356,24 @@ async fn a_drifted_stack_exits_1_and_plan_shows_the_repair_without_making_it() {
 }
 
 #[tokio::test]
+async fn a_load_balancer_group_without_ingress_is_drift() {
+    let deployed = Deployed::new().await;
+    deployed
+        .account
+        .revoke_rule(&deployed.group, &deployed.client_rule)
+        .await;
+    let (code, status) = status(&deployed).await;
+    assert_eq!(code, 1, "{status:#}");
+    assert_eq!(
+        status["regions"][0]["problems"],
+        serde_json::json!([format!(
+            "security group {} (LoadBalancerSecurityGroupId) has no ingress rule",
+            deployed.group
+        )])
+    );
+}
+
+#[tokio::test]
 async fn plan_of_a_stack_in_sync_exits_0_and_a_missing_stack_exits_3() {
     let deployed = Deployed::new().await;
     let plan = frontdoor(&["plan", "--stack", &deployed.stack, "--json"]).await;
@@ -376,6 +399,28 @@ async fn an_unhealthy_region_exits_2_and_the_peer_serves() {
     assert_eq!(region["healthChecks"][0]["health"], "unhealthy");
     assert_eq!(region["healthChecks"][0]["inverted"], true);
     assert_eq!(region["failover"]["serving"]["region"], PEER_REGION);
+}
+
+#[tokio::test]
+async fn a_missing_health_check_reads_unknown_and_unhealthy() {
+    let deployed = Deployed::new().await;
+    deployed
+        .route53
+        .delete_health_check()
+        .health_check_id(&deployed.health_check_id)
+        .send()
+        .await
+        .unwrap();
+    let (code, status) = status(&deployed).await;
+    assert_eq!(code, 2, "{status:#}");
+    let check = &status["regions"][0]["healthChecks"][0];
+    assert_eq!(check["health"], "unknown");
+    assert_eq!(check["checkType"], Value::Null, "not found");
+    assert_eq!(
+        status["regions"][0]["failover"]["serving"],
+        Value::Null,
+        "who serves is unknown too"
+    );
 }
 
 #[tokio::test]
