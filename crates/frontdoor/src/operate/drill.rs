@@ -155,18 +155,19 @@ pub fn restore_command(health_check_id: &str) -> String {
     format!("aws route53 update-health-check --health-check-id {health_check_id} --no-inverted")
 }
 
-/// This Region's record and the other role's, both A records.
-fn own_and_peer<'a>(
+/// The other role's A record, the Region the drill fails over to, when the
+/// pair is whole.
+fn peer_record<'a>(
     records: &'a [FailoverRecord],
     front_door: &FrontDoor,
-) -> Option<(&'a FailoverRecord, &'a FailoverRecord)> {
-    let role = front_door.failover_role?;
-    let (primary, secondary) = health::pair(records);
-    let (own, peer) = match role {
-        crate::model::FailoverRole::Primary => (primary?, secondary?),
-        crate::model::FailoverRole::Secondary => (secondary?, primary?),
+) -> Option<&'a FailoverRecord> {
+    let (Some(primary), Some(secondary)) = health::pair(records) else {
+        return None;
     };
-    Some((own, peer))
+    match front_door.failover_role? {
+        crate::model::FailoverRole::Primary => Some(secondary),
+        crate::model::FailoverRole::Secondary => Some(primary),
+    }
 }
 
 /// Runs the drill. `interrupted` resolves when the operator asks to stop.
@@ -188,7 +189,7 @@ pub async fn drill<H: HealthChecks>(
         .failover_records(&front_door.hosted_zone_id, &front_door.domain_name)
         .await
         .map_err(|e| front_door.error(format!("the records of {}", front_door.domain_name), e))?;
-    let (_, peer) = own_and_peer(&records, front_door).ok_or_else(|| Refusal::NoPeer {
+    let peer = peer_record(&records, front_door).ok_or_else(|| Refusal::NoPeer {
         domain: front_door.domain_name.clone(),
     })?;
     let peer_name = peer

@@ -6,7 +6,7 @@ use super::dry_run::{self, PlannedWrite};
 use super::front_door::{API_PORT, FrontDoor};
 use super::health::{self, Health, HealthBook, Serving};
 use crate::model::{FailoverRole, IngressRule, Reference, Source, TargetState};
-use crate::plan::{by_id, endpoint_ips};
+use crate::plan::endpoint_ips;
 use crate::ports::{
     EndpointDirectory, HealthChecks, NameResolver, SecurityGroupRules, SubnetDirectory,
     TargetGroupTags, TargetRegistry,
@@ -119,49 +119,9 @@ where
 {
     let mut unhealthy = Vec::new();
     let mut drifted = Vec::new();
+    let arn = &front_door.target_group_arn;
 
-    let endpoint_ips = match read_endpoint_ips(front_door, readers).await {
-        Ok(ips) => ips,
-        Err(problem) => {
-            unhealthy.push(problem);
-            Vec::new()
-        }
-    };
-    let targets = match readers.registry.targets(&front_door.target_group_arn).await {
-        Ok(Some(targets)) => targets
-            .into_iter()
-            .map(|t| TargetStatus {
-                ip: t.target.ip,
-                port: t.target.port,
-                state: t.state,
-            })
-            .collect(),
-        Ok(None) => {
-            unhealthy.push(format!(
-                "target group {} does not exist",
-                front_door.target_group_arn
-            ));
-            Vec::new()
-        }
-        Err(err) => {
-            unhealthy.push(
-                front_door
-                    .error(&front_door.target_group_arn, err)
-                    .to_string(),
-            );
-            Vec::new()
-        }
-    };
-    if !targets
-        .iter()
-        .any(|t| t.state == TargetState::Healthy && t.port == API_PORT)
-    {
-        unhealthy.push(format!(
-            "no healthy target on port {API_PORT} in {}",
-            front_door.target_group_arn
-        ));
-    }
-
+    // target-sync's own run, writing nothing: its reads are the view below.
     let plan = dry_run::plan(
         front_door,
         readers.directory.clone(),
@@ -175,10 +135,55 @@ where
             plan.writes.len()
         ));
     }
+    // A skipped binding: the endpoint's IPs, or its group, are unknown.
     for binding in &plan.run.bindings {
         if let Some(reason) = &binding.skipped {
-            drifted.push(format!("target-sync cannot plan: {reason}"));
+            unhealthy.push(format!("target-sync cannot plan: {reason}"));
         }
+    }
+    let seen = &plan.seen;
+    let endpoint_ips = seen
+        .groups
+        .get(arn)
+        .and_then(|group| {
+            endpoint_ips(
+                &front_door.vpc_endpoint_id,
+                &seen.endpoints,
+                &seen.interfaces,
+                group.family,
+            )
+            .ok()
+        })
+        .map(|ips| ips.ip_strings())
+        .unwrap_or_default();
+    let read_targets = match seen.targets.get(arn) {
+        Some(targets) => Ok(targets.clone()),
+        // The run stopped before it read them: read them for the view.
+        None => readers.registry.targets(arn).await,
+    };
+    let targets = match read_targets {
+        Ok(Some(targets)) => targets
+            .into_iter()
+            .map(|t| TargetStatus {
+                ip: t.target.ip,
+                port: t.target.port,
+                state: t.state,
+            })
+            .collect(),
+        Ok(None) => {
+            unhealthy.push(format!("target group {arn} does not exist"));
+            Vec::new()
+        }
+        Err(err) => {
+            unhealthy.push(front_door.error(arn.as_str(), err).to_string());
+            Vec::new()
+        }
+    };
+    if !targets
+        .iter()
+        .any(|t| t.state == TargetState::Healthy && t.port == API_PORT)
+    {
+        unhealthy.push(format!("no healthy target on port {API_PORT} in {arn}"));
     }
 
     let mut ingress = Vec::new();
@@ -247,52 +252,6 @@ pub fn verdict(regions: &[RegionStatus]) -> Verdict {
         .map(|r| r.verdict)
         .max()
         .unwrap_or(Verdict::Whole)
-}
-
-async fn read_endpoint_ips<D, R, G, H>(
-    front_door: &FrontDoor,
-    readers: &Readers<D, R, G, H>,
-) -> Result<Vec<String>, String>
-where
-    D: EndpointDirectory,
-    R: TargetRegistry,
-{
-    let fail = |resource: &str, err| front_door.error(resource, err).to_string();
-    let endpoint_id = &front_door.vpc_endpoint_id;
-    let groups = readers
-        .registry
-        .target_groups(std::slice::from_ref(&front_door.target_group_arn))
-        .await
-        .map_err(|e| fail(&front_door.target_group_arn, e))?;
-    let family = groups.first().map(|g| g.family).ok_or_else(|| {
-        format!(
-            "target group {} does not exist",
-            front_door.target_group_arn
-        )
-    })?;
-    let endpoints = by_id(
-        readers
-            .directory
-            .endpoints(std::slice::from_ref(endpoint_id))
-            .await
-            .map_err(|e| fail(endpoint_id, e))?,
-        |e| &e.id,
-    );
-    let eni_ids: Vec<String> = endpoints
-        .values()
-        .flat_map(|e| e.network_interface_ids.iter().cloned())
-        .collect();
-    let interfaces = by_id(
-        readers
-            .directory
-            .network_interfaces(&eni_ids)
-            .await
-            .map_err(|e| fail(endpoint_id, e))?,
-        |n| &n.id,
-    );
-    endpoint_ips(endpoint_id, &endpoints, &interfaces, family)
-        .map(|ips| ips.ip_strings())
-        .map_err(|unknown| unknown.to_string())
 }
 
 type HealthRead = (Vec<CheckStatus>, Option<FailoverStatus>);

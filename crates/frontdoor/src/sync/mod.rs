@@ -119,9 +119,9 @@ where
         self
     }
 
-    /// The registry back, with what it holds (the CLI's dry run).
-    pub fn into_registry(self) -> R {
-        self.registry
+    /// The adapters back, with what they hold (the CLI's dry run).
+    pub fn into_adapters(self) -> (D, R) {
+        (self.directory, self.registry)
     }
 
     /// Handles one invocation: reconciles what the event asks for until the
