@@ -128,9 +128,9 @@ SCENARIOS: dict[str, dict[str, str]] = {
         "FailoverRole": "SECONDARY",
     },
     "both-new-source-cloudfront": {**ROUTE53_NEW_SOURCE, "HealthSignal": "both", **CLOUDFRONT},
+    # Every option at once, but the existing endpoint, which a Rule keeps from mutual TLS.
     "everything": {
         **CLOUDFRONT_MTLS,
-        **EXISTING_ENDPOINT,
         **OWN_API,
         **ONPREM,
         "OnPremisesCidrs": ",".join(f"10.{i}.0.0/16" for i in range(8)),

@@ -115,7 +115,7 @@ def probe_presents_a_certificate(r: Rendered) -> bool:
     if "SecretsManagerEndpoint" in r.resources:
         endpoint = r.props("SecretsManagerEndpoint")
         assert endpoint["ServiceName"] == f"com.amazonaws.{REGION}.secretsmanager"
-        assert endpoint["PrivateDnsEnabled"] is True, "the SDK's default endpoint name must resolve to it"
+        assert env.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") == endpoint_url("SecretsManagerEndpoint")
         group = {"Fn::GetAtt": ["SecretsManagerEndpointSecurityGroup", "GroupId"]}
         assert endpoint["SecurityGroupIds"] == [group] and egress["DestinationSecurityGroupId"] == group
         (ingress,) = r.props("SecretsManagerEndpointSecurityGroup")["SecurityGroupIngress"]
@@ -399,6 +399,81 @@ def test_target_sync_is_not_retried_by_lambda(scenario: Rendered) -> None:
     assert config["MaximumRetryAttempts"] == 0, "the 5-minute schedule is the backstop"
 
 
+# ---------------------------------------------------------------- issue 22: a shared VPC
+
+# Each interface endpoint the stack creates for its own functions, and the SDK's service-specific
+# endpoint variable that hands the function the endpoint's own name. tests/service_endpoints.rs
+# proves that the SDK for Rust reads exactly these names.
+OWN_ENDPOINTS = {
+    "SecretsManagerEndpoint": ("HealthProbeFunction", "AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+    "Ec2ApiEndpoint": ("TargetSyncFunction", "AWS_ENDPOINT_URL_EC2"),
+    "ElbApiEndpoint": ("TargetSyncFunction", "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"),
+}
+
+
+def endpoint_url(endpoint: str) -> dict[str, Any]:
+    """https:// and the endpoint's Regional DNS name, the first of DnsEntries ("zone-id:name")."""
+    name = {"Fn::Select": [1, {"Fn::Split": [":", {"Fn::Select": [0, {"Fn::GetAtt": [endpoint, "DnsEntries"]}]}]}]}
+    return {"Fn::Sub": ["https://${Name}", {"Name": name}]}
+
+
+def test_no_endpoint_the_stack_creates_changes_how_the_vpc_resolves(scenario: Rendered) -> None:
+    """Private DNS makes a service's Regional name resolve to the endpoint for every caller in the
+    VPC (CreateVpcEndpoint, PrivateDnsEnabled), and these endpoints admit only the stack's functions."""
+    endpoints = scenario.of_type("AWS::EC2::VPCEndpoint")
+    assert set(endpoints) <= {"ExecuteApiEndpoint", *OWN_ENDPOINTS}
+    for name, endpoint in endpoints.items():
+        assert endpoint["Properties"]["PrivateDnsEnabled"] is False, f"{name} takes its service's name over"
+
+
+def test_each_function_reaches_the_stacks_endpoints_by_their_own_names(scenario: Rendered) -> None:
+    for endpoint, (function, variable) in OWN_ENDPOINTS.items():
+        variables = scenario.props(function)["Environment"]["Variables"]
+        expected = endpoint_url(endpoint) if endpoint in scenario.resources else None
+        assert variables.get(variable) == expected, f"{function}: {variable}"
+
+
+def test_every_front_door_listener_states_its_mutual_tls_mode(scenario: Rendered) -> None:
+    """Removing MutualAuthentication does not reset a listener (cloudformation-coverage-roadmap
+    #2497): each listener says verify or off, so that turning mutual TLS off is an update that works."""
+    for name, listener in front_door_listeners(scenario).items():
+        mode = listener["Properties"].get("MutualAuthentication", {}).get("Mode")
+        expected = "verify" if scenario.conditions["UseMutualTls"] and name != "CloudFrontListener" else "off"
+        assert mode == expected, name
+
+
+def test_cloudfront_requires_client_certificates_whenever_the_load_balancer_does(scenario: Rendered) -> None:
+    """CloudFront's own listener (8443) cannot verify; with mutual TLS, CloudFront does it at the
+    edge (viewer mTLS), against a trust store made from the same CA bundle as the load balancer's."""
+    if "Distribution" not in scenario.resources:
+        return
+    config = scenario.props("Distribution")["DistributionConfig"]
+    if not scenario.conditions["UseMutualTls"]:
+        assert "ViewerMtlsConfig" not in config and "CloudFrontTrustStore" not in scenario.resources
+        return
+    viewer = config["ViewerMtlsConfig"]
+    # Viewer mTLS is not supported on HTTP/3 (CloudFront Developer Guide, enable-mtls-distributions).
+    assert config["HttpVersion"] == "http2"
+    assert viewer["Mode"] == "required"
+    assert viewer["TrustStoreConfig"]["TrustStoreId"] == {"Fn::GetAtt": ["CloudFrontTrustStore", "Id"]}
+    assert viewer["TrustStoreConfig"]["IgnoreCertificateExpiry"] is False
+    edge = scenario.props("CloudFrontTrustStore")["CaCertificatesBundleSource"]["CaCertificatesBundleS3Location"]
+    elb = scenario.props("TrustStore")
+    uri = urlsplit(scenario.params["TrustStoreBundleS3Uri"])
+    assert (edge["Bucket"], edge["Key"]) == (elb["CaCertificatesBundleS3Bucket"], elb["CaCertificatesBundleS3Key"])
+    assert (edge["Bucket"], edge["Key"]) == (uri.netloc, uri.path.lstrip("/"))
+
+
+def test_metrics_cannot_be_filtered_out_by_the_log_level(scenario: Rendered) -> None:
+    """EMF lines carry no level and Lambda files them as INFO: a level above INFO drops the metrics,
+    and missing data is breaching (the Region fails over)."""
+    functions = [f for f in FUNCTIONS.values() if f in scenario.resources]
+    assert len(functions) >= 3
+    for function in functions:
+        logging = scenario.props(function)["LoggingConfig"]
+        assert (logging["LogFormat"], logging.get("ApplicationLogLevel")) == ("JSON", "INFO"), function
+
+
 # ---------------------------------------------------------------- defect 4: CloudFront's Region
 
 ROUTE53_FAILS_CLOUDFRONT_OVER = re.compile(
@@ -435,3 +510,22 @@ def test_cloudfront_is_documented_as_one_region() -> None:
     assert ONE_REGION.search(texts()["README.md"])
     skips = {s["id"]: s["comment"] for s in raw["Resources"]["Distribution"]["Metadata"]["checkov"]["skip"]}
     assert "does not fail over" in skips["CKV_AWS_310"]
+
+
+# ---------------------------------------------------------------- issue 22: custom resources' retries
+
+
+def test_custom_resource_retries_end_before_cloudformation_gives_up(scenario: Rendered) -> None:
+    """CloudFormation invokes custom resources asynchronously ("Using AWS Lambda with CloudFormation"):
+    Lambda's retries re-send a failed response, and none may act after the ServiceTimeout."""
+    custom = {k: v["Properties"] for k, v in scenario.resources.items() if v["Type"].startswith("Custom::")}
+    assert custom
+    configs = {
+        c["Properties"]["FunctionName"]["Ref"]: c["Properties"]
+        for c in scenario.of_type("AWS::Lambda::EventInvokeConfig").values()
+    }
+    for name, props in custom.items():
+        function = props["ServiceToken"]["Fn::GetAtt"][0]
+        config = configs[function]
+        assert config["MaximumRetryAttempts"] == 2, name
+        assert config["MaximumEventAgeInSeconds"] <= props["ServiceTimeout"], name

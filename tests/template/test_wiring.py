@@ -240,7 +240,7 @@ def test_no_managed_policy_broader_than_basic_execution(scenario: Rendered) -> N
     probe = scenario.props("HealthProbeRole")
     assert probe["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
     # The probe's only AWS call is reading its client certificate, and only with mutual TLS.
-    assert ("Policies" in probe) is bool(scenario.params["ProbeClientCertificateSecretArn"])
+    assert bool(probe["Policies"]) is bool(scenario.params["ProbeClientCertificateSecretArn"])
 
 
 def statements(r: Rendered, role: str) -> dict[str, dict[str, Any]]:
@@ -383,9 +383,12 @@ def test_health_check_is_on_the_alarm_and_unhealthy_without_data(scenario: Rende
 def test_probe_runs_in_the_vpc_every_minute_against_the_custom_domain(scenario: Rendered) -> None:
     p = scenario.params
     fn = scenario.props("HealthProbeFunction")
+    # Dual stack: the load balancer answers AAAA too, and Lambda gives the function IPv6 egress only
+    # with Ipv6AllowedForDualStack (issue 22); false is said, so that turning it off resets it.
     assert fn["VpcConfig"] == {
         "SubnetIds": p["SubnetIds"],
         "SecurityGroupIds": [{"Fn::GetAtt": ["ProbeSecurityGroup", "GroupId"]}],
+        "Ipv6AllowedForDualStack": p["IpAddressType"] == "dualstack",
     }
     e = env(scenario, "HealthProbeFunction")
     assert e["PROBE_URL"] == f"https://{p['DomainName']}{p['HealthPath']}"
@@ -535,7 +538,7 @@ def test_alb_listener_is_tls13_https_with_the_domain_certificate() -> None:
     assert listener["Protocol"] == "HTTPS" and listener["Port"] == 443
     assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
     assert listener["Certificates"] == [{"CertificateArn": BASE_PARAMS["CertificateArn"]}]
-    assert "MutualAuthentication" not in listener
+    assert listener["MutualAuthentication"] == {"Mode": "off"}
     attrs = {a["Key"]: a["Value"] for a in r.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attrs["deletion_protection.enabled"] == "false"
@@ -828,22 +831,25 @@ def test_sample_api_is_private_and_invokable_only_through_the_endpoint(name: str
 def test_trust_store_follows_trust_store_uri(uri: str) -> None:
     r = render(MTLS if uri else {})
     assert ("TrustStore" in r.resources) is bool(uri)
-    assert ("MutualAuthentication" in r.props("AlbListener")) is bool(uri)
+    # Off is said: a listener whose MutualAuthentication is removed keeps verifying (issue 22).
+    assert r.props("AlbListener")["MutualAuthentication"]["Mode"] == ("verify" if uri else "off")
 
 
 def test_optional_extras_appear_with_their_parameters() -> None:
     plain = render({})
     full = render(SCENARIOS["everything"])
-    assert "Layers" not in plain.props("HealthProbeFunction")
+    # Each option's off value is said, never left out, so that turning it off resets it (issue 22).
+    assert plain.props("HealthProbeFunction")["Layers"] == []
     assert full.props("HealthProbeFunction")["Layers"] == ["arn:aws:lambda:eu-west-1:123456789012:layer:private-ca:3"]
-    assert "WebACLId" not in render(CLOUDFRONT).props("Distribution")["DistributionConfig"]
+    assert render(CLOUDFRONT).props("Distribution")["DistributionConfig"]["WebACLId"] == ""
     assert (
         full.props("Distribution")["DistributionConfig"]["WebACLId"] == SCENARIOS["everything"]["CloudFrontWebAclArn"]
     )
     attrs = {a["Key"]: a["Value"] for a in full.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
     assert attrs["access_logs.s3.enabled"] == "true" and attrs["access_logs.s3.bucket"] == "frontdoor-logs"
     plain_attrs = {a["Key"]: a["Value"] for a in plain.props("ApplicationLoadBalancer")["LoadBalancerAttributes"]}
-    assert plain_attrs["access_logs.s3.enabled"] == "false" and "access_logs.s3.bucket" not in plain_attrs
+    assert plain_attrs["access_logs.s3.enabled"] == "false"
+    assert plain_attrs["access_logs.s3.bucket"] == plain_attrs["access_logs.s3.prefix"] == ""
 
 
 def test_outputs_name_the_front_door(scenario: Rendered) -> None:
@@ -868,6 +874,7 @@ def test_every_scenario_passes_the_rules(name: str) -> None:
         ({**CLOUDFRONT, "LoadBalancerType": "NLB"}, "LoadBalancerType to ALB"),
         ({**CLOUDFRONT, "CloudFrontCertificateArn": ""}, "CloudFrontCertificateArn"),
         ({"ExistingVpcEndpointId": "vpce-0123456789abcdef0"}, "needs ExistingVpcEndpointSecurityGroupId"),
+        ({**EXISTING_ENDPOINT, **MTLS}, "needs the stack's own execute-api endpoint"),
         ({"ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ExistingVpcEndpointId"),
         ({"TrustStoreBundleS3Uri": MTLS["TrustStoreBundleS3Uri"]}, "ProbeClientCertificateSecretArn"),
         (
@@ -1151,7 +1158,8 @@ def test_aws_api_endpoints_exist_iff_on_premises_without_nat(nat: str | None) ->
         e = r.props(endpoint)
         assert e["ServiceName"] == f"com.amazonaws.{REGION}.{service}"
         assert e["VpcEndpointType"] == "Interface"
-        assert e["PrivateDnsEnabled"] is True, "the SDK's default endpoint names must resolve to it"
+        # Serves target-sync only: private DNS would take the API's name over for the whole VPC.
+        assert e["PrivateDnsEnabled"] is False
         assert (e["VpcId"], e["SubnetIds"], e["SecurityGroupIds"]) == (
             r.params["VpcId"],
             r.params["SubnetIds"],
@@ -1169,11 +1177,12 @@ def test_target_sync_runs_in_the_vpc_iff_on_premises(scenario: Rendered) -> None
     role = scenario.props("TargetSyncRole")
     if scenario.conditions["HasOnPremises"]:
         assert fn["VpcConfig"] == {"SubnetIds": scenario.params["SubnetIds"], "SecurityGroupIds": [TARGET_SYNC_GROUP]}
-        # Lambda creates the function's network interfaces with the execution role.
-        assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
     else:
-        assert "VpcConfig" not in fn
-        assert "ManagedPolicyArns" not in role
+        # Detached is said with empty lists: a removed VpcConfig is not a detach (issue 22).
+        assert fn["VpcConfig"] == {"SubnetIds": [], "SecurityGroupIds": []}
+    # Lambda creates and deletes the function's network interfaces with the execution role, so the
+    # role keeps VPC access whatever the option: it must never change in the same update (issue 22).
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
 
 
 def test_dns_settings_follow_their_parameters(scenario: Rendered) -> None:
