@@ -27,9 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import boto3
+
 from demo.watch import Watch, target_dir
 from frontdoor_dev import ROOT
-from frontdoor_dev.dns import ZoneDns
+from frontdoor_dev.dns import FailoverAnswer, ZoneDns
 from frontdoor_dev.events import custom_resource_event, event
 from frontdoor_dev.moto import PORT, REGION, TEST_CREDENTIALS, StackFixture, failover_stack, start_moto
 from frontdoor_dev.processes import Processes, venv_tool
@@ -256,12 +258,16 @@ def invoke_cfn(
     return response
 
 
-def frontdoor_cli(moto_url: str, *args: str) -> int:
-    """Runs the operator CLI as an operator would, printing what it prints."""
+def frontdoor_cli(moto_url: str, watch: Watch, *args: str) -> tuple[int, str]:
+    """Runs the operator CLI as an operator would, printing what it prints. It
+    reaches health-probe, each Region's observer, through Lambda's Invoke API
+    on cargo lambda watch (the SDK's AWS_ENDPOINT_URL_LAMBDA); returns the exit
+    code and what it printed."""
     say(f"  $ frontdoor {' '.join(args)}")
+    lambda_url = f"http://127.0.0.1:{watch.port}"
     proc = subprocess.run(
         [str(target_dir() / "debug" / "frontdoor"), *args],
-        env={**os.environ, **TEST_CREDENTIALS, "AWS_ENDPOINT_URL": moto_url},
+        env={**os.environ, **TEST_CREDENTIALS, "AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_LAMBDA": lambda_url},
         capture_output=True,
         text=True,
         timeout=120,
@@ -270,7 +276,7 @@ def frontdoor_cli(moto_url: str, *args: str) -> int:
     for line in (proc.stdout + proc.stderr).splitlines():
         say(f"    {line}")
     say(f"    (exit {proc.returncode})")
-    return proc.returncode
+    return proc.returncode, proc.stdout + proc.stderr
 
 
 # ----------------------------------------------------------------- the story
@@ -505,20 +511,57 @@ def main() -> int:
             stack,
             "frontdoor-demo",
             API_HOST,
-            {"VpcEndpointId": stack.vpce, "TargetGroupArn": stack.tg, "LoadBalancerSecurityGroupId": stack.alb_sg},
+            {
+                "VpcEndpointId": stack.vpce,
+                "TargetGroupArn": stack.tg,
+                "LoadBalancerSecurityGroupId": stack.alb_sg,
+                # The function under cargo lambda watch is named after its binary.
+                "ObserverFunctionName": "health-probe",
+            },
             PEER_REGION,
+        )
+        # Each Region's load balancer is the API stand-in on an address of its own; the
+        # failover name answers with the one Route 53 would choose, from the records and checks.
+        lb_addresses = {
+            failover.load_balancers[REGION]: ["127.0.0.1"],
+            failover.load_balancers[PEER_REGION]: ["127.0.0.2"],
+        }
+        for lb, addresses in lb_addresses.items():
+            dns.set(lb, addresses)
+        api.serve_on("127.0.0.1")
+        api.serve_on("127.0.0.2")
+        route53 = boto3.client("route53", endpoint_url=moto_url, region_name=REGION)
+        answer = FailoverAnswer(dns, route53, failover.zone, API_HOST, lb_addresses)
+        say(
+            f"  The private API runs again, as {REGION}'s load balancer (127.0.0.1) and {PEER_REGION}'s (127.0.0.2); "
+            f"zone-dns answers {API_HOST} as Route 53 would, now {', '.join(answer.answer)}."
         )
         say(
             f"  A stand-in stack {failover.name} holds the template's outputs; Route 53 has this Region's "
             f"health check {failover.health_check} (PRIMARY) and {PEER_REGION}'s "
             f"{failover.peer_health_check} (SECONDARY)."
         )
-        code = frontdoor_cli(moto_url, "status", "--stack", failover.name, "--region", REGION)
+        code, text = frontdoor_cli(moto_url, watch, "status", "--stack", failover.name, "--region", REGION)
         check(step, code == 0, "frontdoor status: whole and healthy (exit 0)")
-        code = frontdoor_cli(moto_url, "plan", "--stack", failover.name)
+        check(
+            step,
+            f"inside the VPC: {API_HOST} answers [127.0.0.1], {REGION}'s load balancer" in text,
+            "status shows the answer health-probe saw inside the VPC: this Region's load balancer",
+        )
+        code, _ = frontdoor_cli(moto_url, watch, "plan", "--stack", failover.name)
         check(step, code == 0, "frontdoor plan: target-sync would write nothing (exit 0)")
-        code = frontdoor_cli(moto_url, "drill", "--stack", failover.name, "--region", REGION, "--minutes", "1", "--yes")
-        check(step, code == 0, "frontdoor drill: the other Region served, and the check was restored (exit 0)")
+        code, text = frontdoor_cli(
+            moto_url, watch, "drill", "--stack", failover.name, "--region", REGION, "--minutes", "1", "--yes"
+        )
+        check(step, code == 0, "frontdoor drill: PASSED, and the check was restored (exit 0)")
+        check(
+            step,
+            f"in the VPC: {API_HOST} answers [127.0.0.2], {PEER_REGION}'s load balancer; "
+            "the request through it: served (200)" in text,
+            f"the drill saw the answer move to {PEER_REGION}'s load balancer and a request through it served",
+        )
+        check(step, "answer back in" in text and "not seen" not in text, "every step of the timeline was seen")
+        answer.stop()
 
         # ---------------------------------------------------------- 7
         step = "step 7 (Delete)"
@@ -535,7 +578,7 @@ def main() -> int:
             "the VPC Origins rule is gone",
         )
 
-        code = frontdoor_cli(moto_url, "status", "--stack", failover.name, "--region", REGION)
+        code, _ = frontdoor_cli(moto_url, watch, "status", "--stack", failover.name, "--region", REGION)
         check(step, code == 2, "frontdoor status now: unhealthy, the target group is empty (exit 2)")
 
         step = "teardown"

@@ -15,7 +15,9 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use frontdoor::config::ConfigError;
+use frontdoor::dns::HickoryResolver;
 use frontdoor::probe::{ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, TargetResult};
+use frontdoor_tests::dns::DnsServer;
 use frontdoor_tests::moto;
 use frontdoor_tests::tls::{
     ServerIdentity, ServerOptions, TempFile, TestCa, TestServer, closed_port,
@@ -763,4 +765,61 @@ async fn a_bad_client_certificate_file_fails_initialisation_naming_the_variable(
             "{case}"
         );
     }
+}
+
+// ---------------------------------------------------------------- the observer (issue 23)
+
+/// health-probe invoked with an `observe` request: the domain resolved
+/// through the (scripted) VPC resolver, whose load balancer that is, and the
+/// probe's request through it, with SNI and `Host` as usual.
+#[tokio::test]
+async fn an_observe_request_reports_the_answer_and_whose_load_balancer_it_is() {
+    let fixture = Fixture::start_for(CONNECT_TO_HOST).await;
+    let dns = DnsServer::start().await;
+    dns.set_addresses(CONNECT_TO_HOST, &["127.0.0.1"]);
+    dns.set_addresses("internal-here.elb.test", &["127.0.0.1", "127.0.0.3"]);
+    dns.set_addresses("internal-there.elb.test", &["127.0.0.2"]);
+    let url = format!("https://{CONNECT_TO_HOST}:{}/health", fixture.server.port());
+    let prober = Prober::new(config(&url, fixture.bundle.path())).expect("valid configuration");
+    let resolver = HickoryResolver::new(Some(dns.addr));
+    let request = json!({"observe": {"loadBalancers": {
+        "eu-west-1": "internal-here.elb.test",
+        "eu-central-1": "internal-there.elb.test",
+    }}});
+
+    let seen = frontdoor::probe::handle(&prober, &resolver, &request)
+        .await
+        .expect("a valid request");
+
+    assert_eq!(seen["domainName"], CONNECT_TO_HOST);
+    assert_eq!(seen["addresses"], json!(["127.0.0.1"]));
+    assert_eq!(seen["loadBalancer"], "eu-west-1", "{seen:#}");
+    assert_eq!(seen["loadBalancers"]["eu-central-1"], json!(["127.0.0.2"]));
+    assert_eq!(seen["healthy"], true, "{seen:#}");
+    assert_eq!(seen["status"], 200);
+    let requests = fixture.server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].sni.as_deref(), Some(CONNECT_TO_HOST));
+    // The observation is not the scheduled run: no metric set, no EMF.
+    assert!(seen.get("probe").is_none() && seen.get("_aws").is_none());
+}
+
+#[tokio::test]
+async fn a_malformed_observe_request_is_refused_naming_the_field_and_probes_nothing() {
+    let fixture = Fixture::start().await;
+    let prober = Prober::new(fixture.config("/health")).expect("valid configuration");
+    let resolver = HickoryResolver::new(Some(closed_port().await));
+    for (request, field) in [
+        (json!({"observe": "eu-west-1"}), "observe"),
+        (json!({"observe": {"loadBalancers": []}}), "observe"),
+        (json!({"observe": {"loadBalancers": {}}}), "loadBalancers"),
+        (json!({"observe": {"regions": ["eu-west-1"]}}), "regions"),
+    ] {
+        let error = frontdoor::probe::handle(&prober, &resolver, &request)
+            .await
+            .expect_err("refused");
+        assert!(error.to_string().contains(field), "{request}: {error}");
+    }
+    // Nothing was probed, so no metric was written: only a run probes and emits.
+    assert!(fixture.server.requests().is_empty());
 }

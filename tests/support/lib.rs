@@ -3,5 +3,6 @@
 pub mod cfn;
 pub mod dns;
 pub mod moto;
+pub mod observer;
 pub mod proxy;
 pub mod tls;

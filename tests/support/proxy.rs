@@ -390,7 +390,7 @@ pub fn status_response(code: u16) -> Response<Full<Bytes>> {
         .unwrap()
 }
 
-type Answer = Result<Response<Full<Bytes>>, hyper::Error>;
+pub type Answer = Result<Response<Full<Bytes>>, hyper::Error>;
 
 /// A handle on the connection a request came on, to reset it.
 #[derive(Debug, Clone)]

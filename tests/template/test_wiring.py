@@ -858,6 +858,8 @@ def test_outputs_name_the_front_door(scenario: Rendered) -> None:
     assert scenario.outputs["CustomDomainUrl"]["Value"] == f"https://{scenario.params['DomainName']}"
     assert scenario.outputs["HealthCheckId"]["Value"] == {"Ref": RECORD_CHECK[scenario.params["HealthSignal"]]}
     assert ("CloudFrontUrl" in scenario.outputs) is (scenario.params["EnableCloudFront"] == "true")
+    # frontdoor status and drill invoke health-probe to see the answer inside the VPC (issue 23).
+    assert scenario.outputs["ObserverFunctionName"]["Value"] == {"Ref": "HealthProbeFunction"}
 
 
 # ---------------------------------------------------------------- parameters and rules

@@ -132,6 +132,9 @@ class FailoverStack:
     name: str
     health_check: str
     peer_health_check: str
+    zone: str
+    # Each Region's load balancer DNS name, as the failover records alias it.
+    load_balancers: dict[str, str]
 
 
 def failover_stack(
@@ -152,31 +155,37 @@ def failover_stack(
 
     own, peer = health_check(f"{name}-{REGION}"), health_check(f"{name}-{peer_region}")
 
-    def record(role: str, region: str, ip: str, check: str) -> dict:
+    load_balancers = {region: f"internal-{name}.{region}.elb.amazonaws.com" for region in (REGION, peer_region)}
+
+    def record(role: str, region: str, check: str) -> dict:
+        # As the template writes them: an alias of the Region's load balancer.
+        alias = {"HostedZoneId": "Z35SXDOTRQ7X7K", "DNSName": load_balancers[region], "EvaluateTargetHealth": False}
         return {
             "Action": "CREATE",
             "ResourceRecordSet": {
                 "Name": domain,
                 "Type": "A",
-                "TTL": 60,
                 "SetIdentifier": f"{role}-{region}",
                 "Failover": role,
                 "HealthCheckId": check,
-                "ResourceRecords": [{"Value": ip}],
+                "AliasTarget": alias,
             },
         }
 
-    pair = [record("PRIMARY", REGION, "10.0.0.10", own), record("SECONDARY", peer_region, "10.1.0.10", peer)]
+    pair = [record("PRIMARY", REGION, own), record("SECONDARY", peer_region, peer)]
     route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": pair})
     parameters = {"DomainName": domain, "PrivateHostedZoneId": zone, "FailoverRole": "PRIMARY"}
     template = {
         "Parameters": {key: {"Type": "String"} for key in parameters},
         "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {key: {"Value": value} for key, value in {**outputs, "HealthCheckId": own}.items()},
+        "Outputs": {
+            key: {"Value": value}
+            for key, value in {**outputs, "HealthCheckId": own, "LoadBalancerDnsName": load_balancers[REGION]}.items()
+        },
     }
     cloudformation.create_stack(
         StackName=name,
         TemplateBody=json.dumps(template),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
     )
-    return FailoverStack(name, own, peer)
+    return FailoverStack(name, own, peer, zone, load_balancers)

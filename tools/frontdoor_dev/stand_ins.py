@@ -133,17 +133,29 @@ class PrivateApi:
             def log_message(self, *_):
                 pass
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert_path, key_path)
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(cert_path, key_path)
+        self._handler = Handler
+        self._servers: list[http.server.ThreadingHTTPServer] = []
         self.hostname = hostname
-        self.running = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = 0
+        self.port = self.serve_on("127.0.0.1")
+
+    def serve_on(self, address: str) -> int:
+        """Serves the same API on `address` too, on the same port (a second
+        Region's load balancer, for the drill), and returns the port."""
+        server = http.server.ThreadingHTTPServer((address, self.port), self._handler)
+        server.socket = self._context.wrap_socket(server.socket, server_side=True)
+        self._servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server.server_address[1]
+
+    @property
+    def running(self) -> bool:
+        return bool(self._servers)
 
     def stop(self) -> None:
-        if self.running:
-            self.server.shutdown()
-            self.server.server_close()
-            self.running = False
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()

@@ -1,9 +1,11 @@
 //! `frontdoor`: the operator's view of a deployed front door.
 //!
-//! - `status`: is it whole and healthy, and which Region serves;
+//! - `status`: is it whole and healthy, which Region serves by Route 53's
+//!   API, and what the domain answers inside each Region's VPC;
 //! - `plan`: what target-sync would do now, writing nothing;
-//! - `drill`: a failover rehearsal that restores the health check on every
-//!   path it controls.
+//! - `drill`: a failover rehearsal that passes only when the answer inside
+//!   the VPC was seen to move, and restores the health check on every path
+//!   it controls (SIGINT, SIGTERM and SIGHUP included).
 //!
 //! The logic is the library's (`frontdoor::operate`); this binary parses the
 //! arguments, loads the adapters and prints.
@@ -36,9 +38,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Whether the front door is whole and healthy in each Region, and which
-    /// Region the failover record serves. Exit 0: whole; 1: drift;
-    /// 2: unhealthy; 3: could not run.
+    /// Whether the front door is whole and healthy in each Region, which
+    /// Region the failover record serves, and what the domain answers inside
+    /// each Region's VPC. Exit 0: whole; 1: drift; 2: unhealthy; 3: could not run.
     Status {
         /// The stack's name (the same in every Region).
         #[arg(long)]
@@ -63,10 +65,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Rehearse a failover: invert this Region's health check, wait for the
-    /// other Region to serve, restore. Exit 0: passed; 1: did not pass (the
-    /// check was restored); 2: refused (nothing changed); 3: could not run;
-    /// 4: the check could not be restored (the command to run is printed).
+    /// Rehearse a failover: invert this Region's health check, watch the
+    /// answer inside the VPC move to the other Region and a request through
+    /// it be served, restore. Exit 0: passed; 1: did not pass (the check was
+    /// restored); 2: refused (nothing changed); 3: could not run; 4: the
+    /// check could not be restored (the command to run is printed).
     Drill {
         /// The stack's name.
         #[arg(long)]
@@ -140,9 +143,16 @@ async fn run_status(stack: &str, regions: Vec<String>, json: bool) -> Result<u8,
         let front_door = front_door::read(&adapters.stacks, stack, region)
             .await
             .map_err(|e| e.to_string())?;
-        statuses.push(
-            status::region_status(&front_door, &adapters.readers, HickoryResolver::new(None)).await,
-        );
+        let mut region_status =
+            status::region_status(&front_door, &adapters.readers, HickoryResolver::new(None)).await;
+        status::observe(
+            &mut region_status,
+            &front_door,
+            &adapters.readers.route53,
+            &adapters.observer,
+        )
+        .await;
+        statuses.push(region_status);
     }
     let verdict = status::verdict(&statuses);
     if json {
@@ -199,15 +209,19 @@ async fn run_drill(
     let front_door = front_door::read(&adapters.stacks, stack, region)
         .await
         .map_err(|e: OperateError| e.to_string())?;
-    // Ctrl-C asks the drill to stop; it restores the check, then returns.
+    // SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) ask the
+    // drill to stop: a closed terminal or a cancelled CI job restores the
+    // check too, then the drill returns.
     let stop = Arc::new(Notify::new());
     let handler_stop = Arc::clone(&stop);
     ctrlc::set_handler(move || handler_stop.notify_one())
-        .map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+        .map_err(|e| format!("cannot watch for SIGINT, SIGTERM and SIGHUP: {e}"))?;
+    let credentials_expire_at = adapters.credentials_expire_at().await;
     let report = drill::drill(
         &adapters.readers.route53,
+        &adapters.observer,
         &front_door,
-        DrillSettings::for_minutes(minutes),
+        DrillSettings::for_minutes(minutes, credentials_expire_at),
         async { stop.notified().await },
         |progress: &Progress| render::drill_progress(progress),
     )

@@ -1,7 +1,9 @@
 //! What the commands print: text for people, JSON for scripts.
 
+use frontdoor::observe::Observation;
 use frontdoor::operate::drill::{DrillReport, Ending, Progress, Restore};
 use frontdoor::operate::dry_run::Plan;
+use frontdoor::operate::observed;
 use frontdoor::operate::status::{RegionStatus, Verdict};
 use serde::Serialize;
 
@@ -85,6 +87,12 @@ pub fn status(stack: &str, regions: &[RegionStatus], verdict: Verdict) {
                 );
             }
         }
+        match &r.observed {
+            Some(seen) => println!("  answer    inside the VPC: {}", observed::describe(seen)),
+            None => {
+                println!("  answer    not observed (the stack has no ObserverFunctionName output)")
+            }
+        }
         for problem in &r.problems {
             println!("  problem   {problem}");
         }
@@ -106,34 +114,55 @@ pub fn plan(plan: &Plan) {
     }
 }
 
+/// What the observer saw, or why it could not look, in a few words.
+fn seen(observed: &Result<Observation, String>) -> String {
+    match observed {
+        Ok(observation) => observed::describe(observation),
+        Err(error) => format!("cannot observe: {error}"),
+    }
+}
+
 pub fn drill_progress(progress: &Progress) {
     match progress {
-        Progress::Inverted => eprintln!("inverted the health check; waiting for Route 53 …"),
+        Progress::Inverted => {
+            eprintln!("inverted the health check; watching the answer inside the VPC …")
+        }
         Progress::Poll {
             elapsed,
             health,
-            serving,
+            observed,
         } => eprintln!(
-            "  +{:>4} s  this Region's check: {health}; answering: {}",
+            "  +{:>4} s  Route 53: this Region's check is {health}; in the VPC: {}",
             elapsed.as_secs(),
-            serving.as_deref().unwrap_or("unknown")
+            seen(observed)
         ),
         Progress::Restoring => eprintln!("restoring the health check …"),
+        Progress::Returning { elapsed, observed } => eprintln!(
+            "  +{:>4} s  after the restore, in the VPC: {}",
+            elapsed.as_secs(),
+            seen(observed)
+        ),
     }
 }
 
 pub fn drill(report: &DrillReport) {
+    let other = &report.other_region;
     let outcome = match &report.ending {
-        Ending::FailedOver => "the other Region took over".to_owned(),
-        Ending::TimedOut => "timed out before the other Region took over".to_owned(),
+        Ending::FailedOver => format!(
+            "seen inside the VPC: the answer moved to {other}'s load balancer, and a request through it was served"
+        ),
+        Ending::TimedOut => format!(
+            "timed out: the answer inside the VPC was not seen to move to {other}'s load balancer and be served"
+        ),
         Ending::Interrupted => "interrupted".to_owned(),
         Ending::Failed(error) => format!("failed: {error}"),
     };
     println!(
-        "drill of stack {} in {} (health check {}): {}",
+        "drill of stack {} in {} (health check {}, observer {}): {}",
         report.stack,
         report.region,
         report.health_check_id,
+        report.observer,
         if report.passed() {
             "PASSED"
         } else {
@@ -142,14 +171,44 @@ pub fn drill(report: &DrillReport) {
     );
     println!("  {outcome}");
     let t = &report.timeline;
-    let at = |step: Option<u64>| step.map_or("not reached".to_owned(), |s| format!("+{s} s"));
-    let other = report.other_region.as_deref().unwrap_or("the other Region");
-    println!("  started           {}", t.started_at);
-    println!("  inverted          {}", at(t.inverted_after_s));
-    println!("  unhealthy         {}", at(t.unhealthy_after_s));
-    println!("  {other} serving {}", at(t.other_region_serving_after_s));
-    println!("  restored          {}", at(t.restored_after_s));
+    let at = |step: Option<u64>| step.map_or("not seen".to_owned(), |s| format!("+{s} s"));
+    println!("  started                          {}", t.started_at);
+    println!(
+        "  invert accepted by Route 53      {}",
+        at(t.inverted_after_s)
+    );
+    println!(
+        "  Route 53 reports it unhealthy    {}",
+        at(t.unhealthy_after_s)
+    );
+    println!(
+        "  answer moved to {other:<16} {}",
+        at(t.answer_moved_after_s)
+    );
+    println!(
+        "  request served through it        {}",
+        at(t.request_served_after_s)
+    );
+    println!(
+        "  restored                         {}",
+        at(t.restored_after_s)
+    );
+    println!(
+        "  answer back in {:<17} {}",
+        report.region,
+        at(t.answer_back_after_s)
+    );
+    if let Some(error) = &report.last_observer_error {
+        println!("  the observer's last error: {error}");
+    }
+    if t.restored_after_s.is_some() && t.answer_back_after_s.is_none() {
+        println!(
+            "  the answer was not seen back within the limit: run `frontdoor status` to follow it"
+        );
+    }
     if let Restore::Failed { error, command } = &report.restore {
-        println!("\nTHE HEALTH CHECK IS STILL INVERTED: {error}\nRestore it now:\n  {command}");
+        println!(
+            "\nTHE HEALTH CHECK IS NOT RESTORED: {error}\nLook at it, then restore it:\n  {command}"
+        );
     }
 }

@@ -6,15 +6,18 @@
 //! uses moto's default account; each test makes its own stack, zone and
 //! checks. moto's `GetHealthCheckStatus` is canned (every checker reports
 //! success), so an unhealthy Region is made here the way a drill makes one:
-//! an inverted check. The drill's timing and every restore path are tested
-//! on a scripted Route 53 in `frontdoor::operate::drill`.
+//! an inverted check. moto cannot run functions, so each Region's observer
+//! is `frontdoor_tests::observer`, a stand-in behind Lambda's own `Invoke`
+//! API. The drill's timing and every restore path are tested on a scripted
+//! Route 53 in `frontdoor::operate::drill`.
 
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType, HostedZoneConfig,
-    ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType, Vpc as ZoneVpc,
+    AliasTarget, Change, ChangeAction, ChangeBatch, HealthCheckConfig, HealthCheckType,
+    HostedZoneConfig, ResourceRecordSet, ResourceRecordSetFailover, RrType, Vpc as ZoneVpc,
     VpcRegion,
 };
 use frontdoor_tests::moto::{Account, REGION, moto_url, sdk_config};
+use frontdoor_tests::observer;
 use frontdoor_tests::proxy::{Fault, Proxy, Rule};
 use serde_json::Value;
 use std::process::Output;
@@ -62,11 +65,15 @@ async fn health_check(route53: &aws_sdk_route53::Client, name: &str) -> String {
         .id
 }
 
+/// A load balancer's DNS name in a Region, as the failover records alias it.
+fn load_balancer(region: &str) -> String {
+    format!("internal-fd.{region}.elb.amazonaws.com")
+}
+
 fn failover_record(
     name: &str,
     role: ResourceRecordSetFailover,
     region: &str,
-    ip: &str,
     check: &str,
 ) -> Change {
     Change::builder()
@@ -75,11 +82,17 @@ fn failover_record(
             ResourceRecordSet::builder()
                 .name(name)
                 .r#type(RrType::A)
-                .ttl(60)
                 .set_identifier(format!("{}-{region}", role.as_str()))
                 .failover(role)
                 .health_check_id(check)
-                .resource_records(ResourceRecord::builder().value(ip).build().unwrap())
+                .alias_target(
+                    AliasTarget::builder()
+                        .hosted_zone_id("Z35SXDOTRQ7X7K")
+                        .dns_name(load_balancer(region))
+                        .evaluate_target_health(false)
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap(),
         )
@@ -88,7 +101,13 @@ fn failover_record(
 }
 
 impl Deployed {
+    /// A stack whose observer sees the answer move when its check is inverted.
     async fn new() -> Self {
+        Self::observed("moves").await
+    }
+
+    /// A stack whose observer behaves as `mode` says (`frontdoor_tests::observer`).
+    async fn observed(mode: &str) -> Self {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = format!("fd{}-{n}", std::process::id());
         let account = Account::with_id(&moto_url(), DEFAULT_ACCOUNT.into()).await;
@@ -136,14 +155,12 @@ impl Deployed {
                         &domain,
                         ResourceRecordSetFailover::Primary,
                         REGION,
-                        "10.0.0.10",
                         &health_check_id,
                     ))
                     .changes(failover_record(
                         &domain,
                         ResourceRecordSetFailover::Secondary,
                         PEER_REGION,
-                        "10.1.0.10",
                         &peer_health_check_id,
                     ))
                     .build()
@@ -166,6 +183,8 @@ impl Deployed {
                 "TargetGroupArn": {"Value": target_group_arn},
                 "HealthCheckId": {"Value": health_check_id},
                 "LoadBalancerSecurityGroupId": {"Value": group},
+                "LoadBalancerDnsName": {"Value": load_balancer(REGION)},
+                "ObserverFunctionName": {"Value": observer::function_name(mode, &health_check_id)},
             },
         });
         let parameter = |key: &str, value: &str| {
@@ -229,6 +248,7 @@ async fn frontdoor_at(endpoint: &str, args: &[&str]) -> Output {
     command
         .args(args)
         .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ENDPOINT_URL_LAMBDA", observer::endpoint(PEER_REGION))
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION);
@@ -402,6 +422,39 @@ async fn an_unhealthy_region_exits_2_and_the_peer_serves() {
 }
 
 #[tokio::test]
+async fn status_shows_the_answer_inside_the_vpc_and_a_disagreement_is_a_finding() {
+    let deployed = Deployed::observed("stays").await;
+    let (_, before) = status(&deployed).await;
+    let observed = &before["regions"][0]["observed"];
+    assert_eq!(observed["loadBalancer"], REGION, "{before:#}");
+    assert_eq!(
+        observed["addresses"],
+        serde_json::json!([observer::OWN_ADDRESS])
+    );
+
+    // Route 53's API now says the peer serves; the VPC's answer did not move.
+    deployed.invert(&deployed.health_check_id, true).await;
+    let (code, after) = status(&deployed).await;
+    assert_eq!(code, 2, "{after:#}");
+    let problems = after["regions"][0]["problems"].to_string();
+    assert!(
+        problems.contains(&format!(
+            "answers {REGION}'s, but by Route 53's API {PEER_REGION} serves"
+        )),
+        "{problems}"
+    );
+    let text = frontdoor(&["status", "--stack", &deployed.stack, "--region", REGION]).await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!(
+            "answer    inside the VPC: api.internal.example answers [{}], {REGION}'s load balancer",
+            observer::OWN_ADDRESS
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_health_check_reads_unknown_and_unhealthy() {
     let deployed = Deployed::new().await;
     deployed
@@ -432,8 +485,83 @@ async fn a_drill_inverts_the_check_then_restores_it() {
     assert_eq!(report["ending"], "failedOver");
     assert_eq!(report["restore"], "restored");
     assert_eq!(report["otherRegion"], PEER_REGION);
-    assert!(report["timeline"]["unhealthyAfterS"].is_u64());
+    for step in [
+        "invertedAfterS",
+        "unhealthyAfterS",
+        "answerMovedAfterS",
+        "requestServedAfterS",
+        "restoredAfterS",
+        "answerBackAfterS",
+    ] {
+        assert!(report["timeline"][step].is_u64(), "{step}: {report:#}");
+    }
     assert!(!deployed.inverted(&deployed.health_check_id).await);
+}
+
+#[tokio::test]
+async fn a_drill_whose_answer_never_moves_times_out_and_restores() {
+    // Route 53's API calls the check unhealthy, and the other record is the
+    // one its rules choose; only the answer inside the VPC does not move.
+    let deployed = Deployed::observed("stays").await;
+    let output = frontdoor(&drill_args(&deployed.stack, &["--yes", "--json"])).await;
+    let report = json(&output);
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    assert_eq!(report["ending"], "timedOut");
+    assert_eq!(report["restore"], "restored");
+    assert!(report["timeline"]["unhealthyAfterS"].is_u64(), "{report:#}");
+    assert!(
+        report["timeline"]["answerMovedAfterS"].is_null(),
+        "{report:#}"
+    );
+    assert!(!deployed.inverted(&deployed.health_check_id).await);
+}
+
+/// A drill waiting for an answer that never moves, stopped by `signal`:
+/// the check is restored before the CLI exits.
+async fn a_signal_during_the_wait_restores(signal: &str) {
+    let deployed = Deployed::observed("stays").await;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_frontdoor"));
+    command
+        .args(drill_args(&deployed.stack, &["--yes", "--json"]))
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_ENDPOINT_URL_LAMBDA", observer::endpoint(PEER_REGION))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("frontdoor runs");
+    let pid = child.id().to_string();
+    while !deployed.inverted(&deployed.health_check_id).await {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal}");
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let report = json(&output);
+    assert_eq!(output.status.code(), Some(1), "{signal}: {report:#}");
+    assert_eq!(report["ending"], "interrupted");
+    assert_eq!(report["restore"], "restored");
+    assert!(
+        !deployed.inverted(&deployed.health_check_id).await,
+        "{signal}: restored"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_during_the_wait_restores_the_check() {
+    a_signal_during_the_wait_restores("TERM").await;
+}
+
+#[tokio::test]
+async fn sighup_during_the_wait_restores_the_check() {
+    a_signal_during_the_wait_restores("HUP").await;
 }
 
 #[tokio::test]

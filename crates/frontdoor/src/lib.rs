@@ -7,6 +7,7 @@
 //! - [`resources`]: the two custom resources, typed over [`cfn::CustomResource`];
 //! - [`sync`]: target-sync, the level-triggered reconciler;
 //! - [`probe`]: the health probe;
+//! - [`observe`]: the observer's request and answer, shared by the probe and the CLI;
 //! - [`plan`]: pure planners, desired against current gives a plan, with no I/O;
 //! - [`model`]: the domain types; [`ports`]: the traits the logic needs;
 //! - [`aws`]: small adapters behind those ports, and the SDK client settings;
@@ -27,6 +28,7 @@ pub mod dns;
 pub mod emf;
 pub mod logging;
 pub mod model;
+pub mod observe;
 pub mod operate;
 pub mod permissions;
 pub mod plan;

@@ -189,6 +189,9 @@ pub struct HealthCheck {
     /// A calculated check's children, and how many of them must be healthy.
     pub children: Vec<String>,
     pub health_threshold: Option<u32>,
+    /// `HealthCheckVersion`: an update that names it fails if another update
+    /// came in between (`HealthCheckVersionMismatch`).
+    pub version: i64,
 }
 
 impl HealthCheck {
@@ -237,6 +240,9 @@ pub struct FailoverRecord {
     /// The template's `<ROLE>-<Region>`.
     pub set_identifier: String,
     pub health_check_id: Option<String>,
+    /// The alias target's DNS name (the template's records alias the load
+    /// balancer); `None` for a record of plain values.
+    pub alias_target: Option<String>,
 }
 
 impl FailoverRecord {

@@ -258,12 +258,15 @@ pub trait HealthChecks: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<Vec<Observation>, AwsError>> + Send;
 
-    /// Sets the check's `Inverted` flag, and nothing else.
+    /// Sets the check's `Inverted` flag, and nothing else, if the check is
+    /// still at `version` (`HealthCheckVersionMismatch` otherwise). Returns
+    /// the check's new version.
     fn set_inverted(
         &self,
         id: &str,
         inverted: bool,
-    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+        version: i64,
+    ) -> impl Future<Output = Result<i64, AwsError>> + Send;
 
     /// The failover records of the name in the hosted zone.
     fn failover_records(
@@ -271,4 +274,14 @@ pub trait HealthChecks: Send + Sync {
         hosted_zone_id: &str,
         name: &str,
     ) -> impl Future<Output = Result<Vec<FailoverRecord>, AwsError>> + Send;
+}
+
+/// Asks a Region's observer (health-probe, invoked directly) what the
+/// domain answers inside that Region's VPC.
+pub trait Observer: Send + Sync {
+    fn observe(
+        &self,
+        function: &str,
+        request: &crate::observe::ObserveRequest,
+    ) -> impl Future<Output = Result<crate::observe::Observation, AwsError>> + Send;
 }

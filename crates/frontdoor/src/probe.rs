@@ -12,6 +12,8 @@
 //! - [`status`]: the expected status list, such as `200-299,403`;
 //! - [`check`]: the probe and its metrics;
 //! - [`summary`]: what a run saw, target by target, and its summary;
+//! - [`observer`]: the second kind of invocation, an observation of the
+//!   domain's answer inside the VPC (no metric), and the dispatch of the two;
 //! - `identity`: the client certificate for mutual TLS, from a file or a secret;
 //! - `resolve`: the connect-to host names, resolved on every run;
 //! - `tls`: the roots loaded once, and the TLS alerts about client certificates.
@@ -19,6 +21,7 @@
 pub mod check;
 pub mod config;
 mod identity;
+pub mod observer;
 mod resolve;
 pub mod status;
 pub mod summary;
@@ -27,5 +30,6 @@ mod tls;
 pub use check::Prober;
 pub use config::{ClientCertError, ClientCertSource, ConnectTo, ProbeConfig};
 pub use identity::SECRET_MAX_AGE;
+pub use observer::handle;
 pub use status::{ExpectedStatus, StatusListError};
 pub use summary::{Failure, ProbeSummary, TargetResult};

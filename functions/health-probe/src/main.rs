@@ -1,7 +1,10 @@
 //! `health-probe`: a scheduled probe from inside the VPC, writing EMF metrics for
-//! the alarm behind a Route 53 `CLOUDWATCH_METRIC` health check.
+//! the alarm behind a Route 53 `CLOUDWATCH_METRIC` health check; invoked
+//! directly with an `observe` request, it reports what the domain answers
+//! inside the VPC instead, and writes no metric.
 //! Everything it does lives in [`frontdoor::probe`].
 
+use frontdoor::dns::{self, HickoryResolver};
 use frontdoor::probe::{ProbeConfig, Prober};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -13,15 +16,18 @@ async fn main() -> Result<(), Error> {
     // Bad configuration is the function's own fault: fail the initialisation, with
     // the variable's name, rather than report an unhealthy API on every run.
     // The AWS configuration is loaded only for PROBE_CLIENT_CERT_SECRET.
+    let resolver = dns::dns_server_from_env()
+        .map(HickoryResolver::new)
+        .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
     let prober = match ProbeConfig::from_env() {
         Ok(config) => Prober::start(config).await,
         Err(error) => Err(error),
     }
     .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
-    let prober = &prober;
+    let (prober, resolver) = (&prober, &resolver);
 
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(prober.run().await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        frontdoor::probe::handle(prober, resolver, &event.payload).await
     }))
     .await
 }

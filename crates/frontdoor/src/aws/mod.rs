@@ -13,6 +13,8 @@ mod ec2;
 mod elb;
 mod elb_tags;
 #[cfg(feature = "operator")]
+mod lambda;
+#[cfg(feature = "operator")]
 pub mod operator;
 #[cfg(feature = "operator")]
 mod route53;
@@ -24,6 +26,8 @@ mod subnets;
 pub use cloudformation::CloudFormationStacks;
 pub use ec2::Ec2Endpoints;
 pub use elb::ElbTargets;
+#[cfg(feature = "operator")]
+pub use lambda::LambdaObserver;
 #[cfg(feature = "operator")]
 pub use route53::Route53HealthChecks;
 

@@ -2,15 +2,21 @@
 
 use super::config::ClientSettings;
 use super::security_groups::Ec2SecurityGroups;
-use super::{CloudFormationStacks, Ec2Endpoints, ElbTargets, Route53HealthChecks};
+use super::{CloudFormationStacks, Ec2Endpoints, ElbTargets, LambdaObserver, Route53HealthChecks};
 use crate::operate::status::Readers;
 use aws_config::Region;
+use aws_config::SdkConfig;
+use aws_sdk_lambda::config::ProvideCredentials;
+use std::time::SystemTime;
 
 /// Every adapter the CLI reads (and drills) through, in one Region.
 pub struct RegionAdapters {
     pub region: String,
     pub stacks: CloudFormationStacks,
     pub readers: Readers<Ec2Endpoints, ElbTargets, Ec2SecurityGroups, Route53HealthChecks>,
+    /// The Region's observer, health-probe, through `Invoke`.
+    pub observer: LambdaObserver,
+    config: SdkConfig,
 }
 
 impl RegionAdapters {
@@ -32,7 +38,16 @@ impl RegionAdapters {
                 groups: Ec2SecurityGroups::new(ec2),
                 route53: Route53HealthChecks::new(aws_sdk_route53::Client::new(&config)),
             },
+            observer: LambdaObserver::new(aws_sdk_lambda::Client::new(&config)),
+            config,
         }
+    }
+
+    /// When the environment's credentials expire, when the provider says
+    /// (temporary credentials do; long-term keys do not).
+    pub async fn credentials_expire_at(&self) -> Option<SystemTime> {
+        let provider = self.config.credentials_provider()?;
+        provider.provide_credentials().await.ok()?.expiry()
     }
 }
 

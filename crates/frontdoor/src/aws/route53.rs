@@ -54,6 +54,10 @@ impl HealthChecks for Route53HealthChecks {
             health_threshold: config
                 .health_threshold()
                 .and_then(|t| u32::try_from(t).ok()),
+            version: output
+                .health_check()
+                .map(|c| c.health_check_version())
+                .unwrap_or_default(),
         }))
     }
 
@@ -82,15 +86,20 @@ impl HealthChecks for Route53HealthChecks {
             .collect())
     }
 
-    async fn set_inverted(&self, id: &str, inverted: bool) -> Result<(), AwsError> {
-        self.client
+    async fn set_inverted(&self, id: &str, inverted: bool, version: i64) -> Result<i64, AwsError> {
+        let output = self
+            .client
             .update_health_check()
             .health_check_id(id)
+            .health_check_version(version)
             .inverted(inverted)
             .send()
             .await
             .map_err(|e| sdk_error("UpdateHealthCheck", e))?;
-        Ok(())
+        Ok(output
+            .health_check()
+            .map(|c| c.health_check_version())
+            .unwrap_or(version))
     }
 
     async fn failover_records(
@@ -124,6 +133,9 @@ impl HealthChecks for Route53HealthChecks {
                     role,
                     set_identifier: r.set_identifier().unwrap_or_default().to_owned(),
                     health_check_id: r.health_check_id().map(str::to_owned),
+                    alias_target: r
+                        .alias_target()
+                        .map(|a| a.dns_name().trim_end_matches('.').to_owned()),
                 })
             })
             .collect())

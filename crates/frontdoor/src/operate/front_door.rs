@@ -26,6 +26,11 @@ pub struct FrontDoor {
     pub signal_checks: Vec<(&'static str, String)>,
     /// The security groups whose ingress the stack owns.
     pub security_groups: Vec<(&'static str, String)>,
+    /// This Region's load balancer (`LoadBalancerDnsName`).
+    pub load_balancer_dns_name: Option<String>,
+    /// health-probe, which observes the answer inside the VPC
+    /// (`ObserverFunctionName`); stacks before it have none.
+    pub observer_function: Option<String>,
 }
 
 impl FrontDoor {
@@ -73,6 +78,8 @@ impl FrontDoor {
                 "LoadBalancerSecurityGroupId",
                 "CloudFrontOriginSecurityGroupId",
             ]),
+            load_balancer_dns_name: stack.outputs.get("LoadBalancerDnsName").cloned(),
+            observer_function: stack.outputs.get("ObserverFunctionName").cloned(),
         })
     }
 
@@ -139,6 +146,11 @@ pub(crate) mod tests {
             ("TargetGroupArn", "arn:tg"),
             ("HealthCheckId", "hc-record"),
             ("LoadBalancerSecurityGroupId", "sg-lb"),
+            (
+                "LoadBalancerDnsName",
+                "internal-PRIMARY.eu-west-1.elb.amazonaws.com",
+            ),
+            ("ObserverFunctionName", "fd-health-probe"),
         ]);
         outputs.extend(map(extra_outputs));
         StackDescription {

@@ -204,6 +204,7 @@ pub(crate) mod tests {
             disabled: false,
             children: Vec::new(),
             health_threshold: None,
+            version: 1,
         }
     }
 
@@ -226,6 +227,7 @@ pub(crate) mod tests {
             role,
             set_identifier: format!("{role}-{region}"),
             health_check_id: check.map(str::to_owned),
+            alias_target: Some(format!("internal-{role}.{region}.elb.amazonaws.com")),
         }
     }
 

@@ -3,6 +3,7 @@
 //! - [`front_door`]: a deployed stack, typed from its outputs and parameters;
 //! - [`health`]: Route 53's health rules, pure: checks, failover, who serves;
 //! - [`dry_run`]: target-sync's run with its writes recorded, not made;
+//! - [`observed`]: the answer seen inside a Region's VPC, by its observer;
 //! - [`status`]: one Region's view, and the verdict over several;
 //! - [`drill`]: the failover rehearsal, which restores on every path.
 
@@ -10,6 +11,7 @@ pub mod drill;
 pub mod dry_run;
 pub mod front_door;
 pub mod health;
+pub mod observed;
 pub mod status;
 
 use crate::ports::AwsError;

@@ -5,10 +5,12 @@ use super::OperateError;
 use super::dry_run::{self, PlannedWrite};
 use super::front_door::{API_PORT, FrontDoor};
 use super::health::{self, Health, HealthBook, Serving};
+use super::observed;
 use crate::model::{FailoverRole, IngressRule, Reference, Source, TargetState};
+use crate::observe::Observation;
 use crate::plan::endpoint_ips;
 use crate::ports::{
-    EndpointDirectory, HealthChecks, NameResolver, SecurityGroupRules, SubnetDirectory,
+    EndpointDirectory, HealthChecks, NameResolver, Observer, SecurityGroupRules, SubnetDirectory,
     TargetGroupTags, TargetRegistry,
 };
 use serde::Serialize;
@@ -72,7 +74,7 @@ pub struct FailoverStatus {
 }
 
 /// One Region's front door.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegionStatus {
     pub stack: String,
@@ -89,6 +91,9 @@ pub struct RegionStatus {
     pub health_checks: Vec<CheckStatus>,
     /// `None` for a simple record.
     pub failover: Option<FailoverStatus>,
+    /// What `DomainName` answers inside this Region's VPC, seen by its
+    /// observer; `None` for a stack without one.
+    pub observed: Option<Observation>,
     /// What is wrong, in words.
     pub problems: Vec<String>,
     pub verdict: Verdict,
@@ -240,9 +245,76 @@ where
         ingress,
         health_checks,
         failover,
+        observed: None,
         problems: unhealthy.into_iter().chain(drifted).collect(),
         verdict,
     }
+}
+
+impl RegionStatus {
+    fn problem(&mut self, verdict: Verdict, problem: String) {
+        self.problems.push(problem);
+        self.verdict = self.verdict.max(verdict);
+    }
+}
+
+/// Adds what the observer inside this Region's VPC sees, beside what Route
+/// 53's API says: a request through the answer that fails is unhealthy, and
+/// an answer that is not the load balancer Route 53's rules say serves is a
+/// finding (a resolver, a zone association or a cache disagrees).
+pub async fn observe(
+    status: &mut RegionStatus,
+    front_door: &FrontDoor,
+    route53: &impl HealthChecks,
+    observer: &impl Observer,
+) {
+    let Some(function) = &front_door.observer_function else {
+        return;
+    };
+    let records = match front_door.failover_role {
+        Some(_) => route53
+            .failover_records(&front_door.hosted_zone_id, &front_door.domain_name)
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let Some(request) = observed::request(front_door, &records) else {
+        status.problem(
+            Verdict::Drift,
+            "no load balancer to tell apart: the stack has no LoadBalancerDnsName output".into(),
+        );
+        return;
+    };
+    let seen = match observer.observe(function, &request).await {
+        Ok(seen) => seen,
+        Err(err) => {
+            let problem = format!("cannot observe the answer inside the VPC: {function}: {err}");
+            status.problem(Verdict::Drift, problem);
+            return;
+        }
+    };
+    if !seen.healthy {
+        let problem = format!("inside the VPC, {}", observed::describe(&seen));
+        status.problem(Verdict::Unhealthy, problem);
+    }
+    // With failover, the record Route 53's rules choose; else this Region.
+    let expected = match &status.failover {
+        Some(failover) => failover.serving.as_ref().and_then(|s| s.region.clone()),
+        None => Some(front_door.region.clone()),
+    };
+    if expected.is_some() && seen.load_balancer != expected {
+        let whose = seen
+            .load_balancer
+            .as_deref()
+            .unwrap_or("no known load balancer");
+        let problem = format!(
+            "inside the VPC {} answers {whose}'s, but by Route 53's API {} serves",
+            seen.domain_name,
+            expected.as_deref().unwrap_or("?")
+        );
+        status.problem(Verdict::Drift, problem);
+    }
+    status.observed = Some(seen);
 }
 
 /// The worst verdict of the Regions.

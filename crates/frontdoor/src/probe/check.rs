@@ -14,7 +14,7 @@ use x509_parser::pem::Pem;
 
 use super::config::{ClientCertSource, PROBE_CA_BUNDLE, ProbeConfig};
 use super::identity::{ClientTls, SecretIdentity, SystemClock};
-use super::resolve::{self, Target};
+use super::resolve::{self, Target, Unresolved};
 use super::summary::{Failure, ProbeSummary, TargetResult, count, summarise, unresolved_result};
 use super::tls::{TlsBase, client_certificate_alert};
 use crate::aws::secrets::SecretsManagerStore;
@@ -113,9 +113,18 @@ impl Prober {
 
     /// Probes every target at once. An unhealthy API is a result, so this cannot fail.
     pub async fn probe(&self) -> ProbeSummary {
-        let tls = self.client_tls.current(&self.tls).await;
         let planned = resolve::targets(&self.config.connect_to, self.config.timeout).await;
-        let targets = join_all(planned.into_iter().map(|planned| {
+        summarise(&self.config, self.probe_targets(planned).await)
+    }
+
+    /// Probes these targets at once, in order, with this run's client
+    /// identity; a name that gave no address stands as its error.
+    pub(super) async fn probe_targets(
+        &self,
+        planned: impl IntoIterator<Item = Result<Target, Unresolved>>,
+    ) -> Vec<TargetResult> {
+        let tls = self.client_tls.current(&self.tls).await;
+        join_all(planned.into_iter().map(|planned| {
             let tls = Arc::clone(&tls);
             async move {
                 match planned {
@@ -124,8 +133,16 @@ impl Prober {
                 }
             }
         }))
-        .await;
-        summarise(&self.config, targets)
+        .await
+    }
+
+    pub(super) fn config(&self) -> &ProbeConfig {
+        &self.config
+    }
+
+    /// The URL's host: the name clients use, sent as SNI and `Host`.
+    pub(super) fn domain(&self) -> &str {
+        self.config.url.host_str().unwrap_or_default()
     }
 
     /// The metrics of one invocation, with the dimension `Probe`.
