@@ -15,9 +15,13 @@ export VENV CHECKOV_VENV
 # bootstrap, and its `operator` feature must not reach the functions' build.
 FUNCTION_PACKAGES := -p eni-targets -p target-sync -p prefix-list-ingress -p health-probe
 
-.PHONY: venv check test test-rust test-template lint build-arm64 demo bench fuzz clean
+.PHONY: venv venv-path check test test-rust test-install test-template lint build-arm64 demo bench fuzz clean
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	@echo "venv: $(VENV) (put $(VENV)/bin first on PATH, or: export PATH=\"\$$(make -s venv-path):\$$PATH\")"
+# The venv's bin folder, for PATH: the one keyed by today's pins, never a stale one.
+venv-path:
+	@echo $(VENV)/bin
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -48,7 +52,17 @@ test-rust: venv
 test-template: venv
 	scripts/check-template
 
-test: lint test-rust demo test-template
+test: lint test-rust test-install demo test-template
+
+# The operator CLI installed the documented way (README), into a throw-away
+# root, and run from there. A debug build on the shared target directory: the
+# install resolves the CLI's features alone (no dev-dependencies), so it
+# builds its own artifacts once (about 8 minutes cold on two cores), and
+# reuses them after.
+test-install:
+	set -euo pipefail; root=$$(mktemp -d); trap 'rm -rf "$$root"' EXIT; \
+	cargo install --quiet --locked --debug --path crates/frontdoor-cli --root "$$root"; \
+	"$$root/bin/frontdoor" --help; echo "test-install: the installed frontdoor runs"
 
 build-arm64: venv
 	cargo lambda build --release --arm64 $(FUNCTION_PACKAGES)

@@ -374,7 +374,9 @@ async fn emf_line_of_a_healthy_probe() {
     assert_eq!(metric_names(&doc), pairs(&HEALTHY_METRICS));
     assert_eq!(doc["Probe"], PROBE_NAME);
     assert_eq!(doc["Healthy"], json!(1.0));
-    assert_eq!(doc["LatencyMs"].as_f64(), summary.latency_ms);
+    // serde_json parses floats to within an ulp (no `float_roundtrip`), so compare closely, not exactly.
+    let latency = doc["LatencyMs"].as_f64().expect("latency");
+    assert!((latency - summary.latency_ms.expect("latency")).abs() < 1e-9);
     let days = doc["CertificateDaysRemaining"].as_f64().expect("days");
     assert!(
         (days - fixture.expected_days_remaining()).abs() < 0.01,

@@ -877,6 +877,7 @@ def test_every_scenario_passes_the_rules(name: str) -> None:
         ({**CLOUDFRONT, "CloudFrontCertificateArn": ""}, "CloudFrontCertificateArn"),
         ({"ExistingVpcEndpointId": "vpce-0123456789abcdef0"}, "needs ExistingVpcEndpointSecurityGroupId"),
         ({**EXISTING_ENDPOINT, **MTLS}, "needs the stack's own execute-api endpoint"),
+        ({"ClientCidrs": ""}, "ClientCidrs (no empty entries) or ClientPrefixListId"),
         ({"ExistingVpcEndpointSecurityGroupId": "sg-0123456789abcdef0"}, "goes with ExistingVpcEndpointId"),
         ({"TrustStoreBundleS3Uri": MTLS["TrustStoreBundleS3Uri"]}, "ProbeClientCertificateSecretArn"),
         (

@@ -263,4 +263,6 @@ pub struct StackDescription {
     pub status: String,
     pub outputs: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
+    /// When it was last created or updated.
+    pub changed_at: Option<std::time::SystemTime>,
 }

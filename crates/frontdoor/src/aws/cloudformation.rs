@@ -40,6 +40,10 @@ impl Stacks for CloudFormationStacks {
                 .stack_status()
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
+            changed_at: stack
+                .last_updated_time()
+                .or(stack.creation_time())
+                .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
             outputs: stack
                 .outputs()
                 .iter()

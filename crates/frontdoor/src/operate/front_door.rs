@@ -31,6 +31,8 @@ pub struct FrontDoor {
     /// health-probe, which observes the answer inside the VPC
     /// (`ObserverFunctionName`); stacks before it have none.
     pub observer_function: Option<String>,
+    /// When the stack was last created or updated.
+    pub changed_at: Option<std::time::SystemTime>,
 }
 
 impl FrontDoor {
@@ -80,6 +82,7 @@ impl FrontDoor {
             ]),
             load_balancer_dns_name: stack.outputs.get("LoadBalancerDnsName").cloned(),
             observer_function: stack.outputs.get("ObserverFunctionName").cloned(),
+            changed_at: stack.changed_at,
         })
     }
 
@@ -162,6 +165,7 @@ pub(crate) mod tests {
                 ("PrivateHostedZoneId", "Z1"),
                 ("FailoverRole", "PRIMARY"),
             ]),
+            changed_at: None,
         }
     }
 

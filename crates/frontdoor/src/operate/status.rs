@@ -14,6 +14,7 @@ use crate::ports::{
     TargetGroupTags, TargetRegistry,
 };
 use serde::Serialize;
+use std::time::{Duration, SystemTime};
 
 /// The verdict, worst last; its exit code is what cron and CI read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -219,11 +220,23 @@ where
     };
     for check in &health_checks {
         if check.output == "HealthCheckId" && check.health != Health::Healthy {
-            unhealthy.push(format!(
-                "the failover record's health check {} is {}",
-                check.id, check.health
-            ));
+            unhealthy.push(match front_door.failover_role {
+                Some(_) => format!(
+                    "the failover record's health check {} is {}",
+                    check.id, check.health
+                ),
+                // FailoverRole NONE: the simple record has no health check.
+                None => format!(
+                    "the health signal (check {}) is {}; the record is simple, so nothing fails over",
+                    check.id, check.health
+                ),
+            });
         }
+    }
+    if !unhealthy.is_empty()
+        && let Some(settling) = settling(front_door.changed_at, SystemTime::now())
+    {
+        unhealthy.insert(0, settling);
     }
 
     let verdict = if !unhealthy.is_empty() {
@@ -317,6 +330,24 @@ pub async fn observe(
     status.observed = Some(seen);
 }
 
+/// How long a stack reads unhealthy after a create or update, by design: the
+/// alarm wants 2 of 3 minutes of the probe's data (missing data is
+/// breaching), and new targets pass their first health checks
+/// (docs/behaviour-against-aws.md).
+pub const SETTLING: Duration = Duration::from_secs(5 * 60);
+
+/// Why a stack changed moments ago may read unhealthy, while it does.
+fn settling(changed_at: Option<SystemTime>, now: SystemTime) -> Option<String> {
+    let age = now.duration_since(changed_at?).ok()?;
+    (age < SETTLING).then(|| {
+        format!(
+            "the stack changed {} s ago: for about {} minutes after a deploy the alarm gathers data and new targets pass their first health checks, so what follows may be that; run status again after",
+            age.as_secs(),
+            SETTLING.as_secs() / 60
+        )
+    })
+}
+
 /// The worst verdict of the Regions.
 pub fn verdict(regions: &[RegionStatus]) -> Verdict {
     regions
@@ -381,4 +412,18 @@ fn describe_rule(rule: &IngressRule) -> String {
         Source::Cidr(family) => format!("an {family:?} CIDR"),
     };
     format!("{} {ports} from {source} ({})", rule.protocol, rule.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stack_that_just_changed_says_why_it_may_read_unhealthy() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let just = settling(Some(now - Duration::from_secs(90)), now).unwrap();
+        assert!(just.starts_with("the stack changed 90 s ago"), "{just}");
+        assert_eq!(settling(Some(now - SETTLING), now), None);
+        assert_eq!(settling(None, now), None);
+    }
 }
