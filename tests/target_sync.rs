@@ -623,6 +623,37 @@ async fn an_ipv6_group_gets_the_names_aaaa_records_only() {
     );
 }
 
+/// ELB may spell an IPv6 target otherwise than EC2 spells the interface's
+/// address; both are parsed, so the same address is the same target.
+#[tokio::test]
+async fn an_ipv6_target_spelled_out_in_full_is_the_endpoints_address() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let ipv6 = f.account.make_dual_stack(&endpoint).await;
+    let group = f.account.ipv6_target_group(&f.vpc, "v6").await;
+    for address in &ipv6 {
+        let full = address.replace("::", ":0:0:0:");
+        assert_ne!(&full, address);
+        f.account.register(&group, &full, 443).await;
+    }
+    let binding = Binding {
+        source: Source::VpcEndpointId(endpoint),
+        target_group_arns: vec![group],
+        port: 443,
+    };
+    let report = f
+        .syncer
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.bindings[0].unchanged, report.bindings[0].registered),
+        (2, 0),
+        "{report:?}"
+    );
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+}
+
 #[tokio::test]
 async fn a_dual_stack_endpoint_gives_an_ipv6_group_its_ipv6_addresses() {
     let f = Fixture::new().await;

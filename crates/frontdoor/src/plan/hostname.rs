@@ -75,12 +75,9 @@ pub fn hostname_plan(
     if answer.is_empty() {
         return HostnamePlan::default();
     }
-    let present: BTreeSet<IpAddr> = present_on(port, current)
-        .into_iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
+    let present = present_on(port, current);
     let target = |ip: IpAddr| Target {
-        ip: ip.to_string(),
+        ip,
         port,
         all_zones: all_zones(ip),
     };
@@ -127,7 +124,7 @@ mod tests {
         ips.iter()
             .map(|ip| RegisteredTarget {
                 target: Target {
-                    ip: ip.to_string(),
+                    ip: *ip,
                     port: PORT,
                     all_zones: true,
                 },
@@ -155,9 +152,9 @@ mod tests {
                 grace,
                 |_| true,
             );
-            let parse = |t: &Target| t.ip.parse::<IpAddr>().unwrap();
-            self.targets.extend(plan.targets.register.iter().map(parse));
-            let gone: Vec<IpAddr> = plan.targets.deregister.iter().map(parse).collect();
+            self.targets
+                .extend(plan.targets.register.iter().map(|t| t.ip));
+            let gone: Vec<IpAddr> = plan.targets.deregister.iter().map(|t| t.ip).collect();
             for ip in &gone {
                 self.targets.remove(ip);
             }

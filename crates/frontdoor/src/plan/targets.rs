@@ -2,6 +2,7 @@
 
 use crate::model::{RegisteredTarget, Target};
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// The writes that bring one target group's targets on one port to the
 /// desired IPs.
@@ -19,12 +20,13 @@ impl TargetPlan {
     }
 }
 
-/// The IPs present on `port`: registered and not draining.
-pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<&str> {
+/// The IPs present on `port`: registered and not draining. Compared as
+/// addresses, never as text: an IPv6 address has many spellings.
+pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<IpAddr> {
     current
         .iter()
         .filter(|t| t.target.port == port && !t.draining())
-        .map(|t| t.target.ip.as_str())
+        .map(|t| t.target.ip)
         .collect()
 }
 
@@ -36,7 +38,7 @@ pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<&str> {
 /// nothing is deregistered, because an unreadable endpoint must not empty
 /// the group.
 pub fn sync_plan(
-    desired: Option<&BTreeSet<String>>,
+    desired: Option<&BTreeSet<IpAddr>>,
     port: u16,
     current: &[RegisteredTarget],
 ) -> TargetPlan {
@@ -44,33 +46,22 @@ pub fn sync_plan(
     let Some(desired) = desired.filter(|d| !d.is_empty()) else {
         return TargetPlan::default();
     };
-    let target = |ip: &str| Target {
-        ip: ip.to_owned(),
+    let target = |&ip: &IpAddr| Target {
+        ip,
         port,
         all_zones: false,
     };
     TargetPlan {
-        register: desired
-            .iter()
-            .filter(|ip| !present.contains(ip.as_str()))
-            .map(|ip| target(ip))
-            .collect(),
-        deregister: present
-            .iter()
-            .filter(|ip| !desired.contains(**ip))
-            .map(|ip| target(ip))
-            .collect(),
-        unchanged: desired
-            .iter()
-            .filter(|ip| present.contains(ip.as_str()))
-            .count(),
+        register: desired.difference(&present).map(target).collect(),
+        deregister: present.difference(desired).map(target).collect(),
+        unchanged: desired.intersection(&present).count(),
     }
 }
 
 /// Registers what is missing of `desired` and touches nothing else: the
 /// plan of a custom resource, which shares the group with other owners.
 pub fn registration_plan(
-    desired: &BTreeSet<String>,
+    desired: &BTreeSet<IpAddr>,
     port: u16,
     current: &[RegisteredTarget],
 ) -> TargetPlan {
@@ -103,19 +94,18 @@ pub fn confirmed_deregistrations(
 }
 
 /// Deregisters exactly these IPs on `port`, where they are registered.
-pub fn removal_plan(ips: &BTreeSet<String>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
-    let registered: BTreeSet<&str> = current
+pub fn removal_plan(ips: &BTreeSet<IpAddr>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
+    let registered: BTreeSet<IpAddr> = current
         .iter()
         .filter(|t| t.target.port == port)
-        .map(|t| t.target.ip.as_str())
+        .map(|t| t.target.ip)
         .collect();
     TargetPlan {
         register: Vec::new(),
         deregister: ips
-            .iter()
-            .filter(|ip| registered.contains(ip.as_str()))
-            .map(|ip| Target {
-                ip: ip.clone(),
+            .intersection(&registered)
+            .map(|&ip| Target {
+                ip,
                 port,
                 all_zones: false,
             })
@@ -133,7 +123,7 @@ mod tests {
     fn registered(ip: &str, port: u16, draining: bool) -> RegisteredTarget {
         RegisteredTarget {
             target: Target {
-                ip: ip.into(),
+                ip: ip.parse().unwrap(),
                 port,
                 all_zones: false,
             },
@@ -145,8 +135,8 @@ mod tests {
         }
     }
 
-    fn set(ips: &[&str]) -> BTreeSet<String> {
-        ips.iter().map(|s| s.to_string()).collect()
+    fn set(ips: &[&str]) -> BTreeSet<IpAddr> {
+        ips.iter().map(|s| s.parse().unwrap()).collect()
     }
 
     /// Applies a plan to the current targets, as ELB would.
@@ -174,7 +164,7 @@ mod tests {
         assert_eq!(
             plan.register,
             [Target {
-                ip: "10.0.0.2".into(),
+                ip: "10.0.0.2".parse().unwrap(),
                 port: 443,
                 all_zones: false
             }]
@@ -182,7 +172,7 @@ mod tests {
         assert_eq!(
             plan.deregister,
             [Target {
-                ip: "10.0.0.9".into(),
+                ip: "10.0.0.9".parse().unwrap(),
                 port: 443,
                 all_zones: false
             }]
@@ -212,15 +202,23 @@ mod tests {
         assert_eq!(
             plan.deregister,
             [Target {
-                ip: "10.0.0.1".into(),
+                ip: "10.0.0.1".parse().unwrap(),
                 port: 443,
                 all_zones: false
             }]
         );
     }
 
-    fn ips() -> impl Strategy<Value = BTreeSet<String>> {
-        proptest::collection::btree_set((0u8..12).prop_map(|n| format!("10.0.0.{n}")), 0..8)
+    #[test]
+    fn an_ipv6_target_is_compared_as_an_address_not_as_text() {
+        let current = [registered("2600:1f18:0:1:0:0:0:10", 443, false)];
+        let plan = sync_plan(Some(&set(&["2600:1f18:0:1::10"])), 443, &current);
+        assert!(plan.is_empty(), "{plan:?}");
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    fn ips() -> impl Strategy<Value = BTreeSet<IpAddr>> {
+        proptest::collection::btree_set((0u8..12).prop_map(|n| IpAddr::from([10, 0, 0, n])), 0..8)
     }
 
     fn currents() -> impl Strategy<Value = Vec<RegisteredTarget>> {
@@ -256,8 +254,8 @@ mod tests {
 
         struct World {
             version: u8,
-            group: BTreeSet<String>,
-            deregistered: BTreeSet<String>,
+            group: BTreeSet<IpAddr>,
+            deregistered: BTreeSet<IpAddr>,
         }
 
         impl World {
@@ -265,9 +263,9 @@ mod tests {
                 [format!("eni-{}", self.version)].into()
             }
 
-            fn ips(&self) -> BTreeSet<String> {
+            fn ips(&self) -> BTreeSet<IpAddr> {
                 (1..=2)
-                    .map(|n| format!("10.{}.0.{n}", self.version))
+                    .map(|n| IpAddr::from([10, self.version, 0, n]))
                     .collect()
             }
         }
@@ -279,7 +277,7 @@ mod tests {
         struct Run {
             stage: u8,
             interfaces: BTreeSet<String>,
-            desired: BTreeSet<String>,
+            desired: BTreeSet<IpAddr>,
             plan: TargetPlan,
         }
 
@@ -294,13 +292,11 @@ mod tests {
                         let current: Vec<RegisteredTarget> = world
                             .group
                             .iter()
-                            .map(|ip| registered(ip, 443, false))
+                            .map(|ip| registered(&ip.to_string(), 443, false))
                             .collect();
                         self.plan = sync_plan(Some(&self.desired), 443, &current);
                     }
-                    2 => world
-                        .group
-                        .extend(self.plan.register.iter().map(|t| t.ip.clone())),
+                    2 => world.group.extend(self.plan.register.iter().map(|t| t.ip)),
                     3 => {
                         let planned = std::mem::take(&mut self.plan.deregister);
                         let deregister = if confirm {
@@ -325,7 +321,7 @@ mod tests {
 
         /// Runs the schedule, then both runs to the end; returns the IPs
         /// deregistered that the endpoint holds at the end.
-        pub fn wrongly_deregistered(schedule: &[Step], confirm: bool) -> BTreeSet<String> {
+        pub fn wrongly_deregistered(schedule: &[Step], confirm: bool) -> BTreeSet<IpAddr> {
             let mut world = World {
                 version: 0,
                 group: BTreeSet::new(),
@@ -397,8 +393,7 @@ mod tests {
         fn applying_the_plan_yields_the_desired_set(desired in ips(), current in currents()) {
             prop_assume!(!desired.is_empty());
             let after = apply(&sync_plan(Some(&desired), 443, &current), &current);
-            let present: BTreeSet<String> = present_on(443, &after).into_iter().map(str::to_owned).collect();
-            prop_assert_eq!(present, desired);
+            prop_assert_eq!(present_on(443, &after), desired);
         }
 
         #[test]

@@ -9,6 +9,7 @@ use crate::plan::{self, UnknownIps, by_id, endpoint_ips};
 use crate::ports::{AwsError, EndpointDirectory, TargetRegistry};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -156,7 +157,7 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         endpoint_id: &str,
         groups: &[(String, Family)],
         deadline: Instant,
-    ) -> Result<BTreeMap<Family, Vec<String>>, EndpointTargetsError> {
+    ) -> Result<BTreeMap<Family, Vec<IpAddr>>, EndpointTargetsError> {
         loop {
             let snapshot = self.read(endpoint_id).await?;
             let mut settled = BTreeMap::new();
@@ -164,7 +165,7 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
             for (arn, family) in groups {
                 match snapshot.ips(endpoint_id, *family) {
                     Ok(ips) if !ips.transitional => {
-                        settled.insert(*family, ips.ip_strings());
+                        settled.insert(*family, ips.ips.clone());
                     }
                     Ok(ips) => {
                         unsettled = Some(format!(
@@ -206,7 +207,7 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         &self,
         groups: &[(String, Family)],
         port: u16,
-        ips: &BTreeMap<Family, Vec<String>>,
+        ips: &BTreeMap<Family, Vec<IpAddr>>,
     ) -> Result<(), EndpointTargetsError> {
         for (arn, family) in groups {
             let current = self
@@ -226,7 +227,7 @@ impl<D: EndpointDirectory, R: TargetRegistry> EndpointTargets<D, R> {
         &self,
         groups: &[(String, Family)],
         port: u16,
-        ips: &BTreeMap<Family, Vec<String>>,
+        ips: &BTreeMap<Family, Vec<IpAddr>>,
     ) -> Result<(), EndpointTargetsError> {
         for (arn, family) in groups {
             let Some(current) = self.registry.targets(arn).await? else {
@@ -263,15 +264,21 @@ impl Snapshot {
     }
 }
 
-fn ip_set(ips: &BTreeMap<Family, Vec<String>>, family: Family) -> BTreeSet<String> {
+fn ip_set(ips: &BTreeMap<Family, Vec<IpAddr>>, family: Family) -> BTreeSet<IpAddr> {
     ips.get(&family).into_iter().flatten().cloned().collect()
 }
 
 /// The `Data` of a response: the IPs of the first group's family (IPv4 for
 /// the template's group).
-fn data_for(groups: &[(String, Family)], ips: &BTreeMap<Family, Vec<String>>) -> Data {
+fn data_for(groups: &[(String, Family)], ips: &BTreeMap<Family, Vec<IpAddr>>) -> Data {
     let family = groups.first().map_or(Family::Ipv4, |(_, family)| *family);
-    ip_data(ips.get(&family).map_or(&[][..], Vec::as_slice))
+    let ips: Vec<String> = ips
+        .get(&family)
+        .into_iter()
+        .flatten()
+        .map(IpAddr::to_string)
+        .collect();
+    ip_data(&ips)
 }
 
 impl<D, R> CustomResource for EndpointTargets<D, R>
@@ -333,7 +340,7 @@ where
                 let snapshot = self.read(&properties.vpc_endpoint_id).await?;
                 for (_, family) in &dropped {
                     if let Ok(found) = snapshot.ips(&properties.vpc_endpoint_id, *family) {
-                        ips.entry(*family).or_insert_with(|| found.ip_strings());
+                        ips.entry(*family).or_insert_with(|| found.ips.clone());
                     }
                 }
             }
@@ -362,7 +369,7 @@ where
         for (_, family) in &groups {
             match snapshot.ips(&properties.vpc_endpoint_id, *family) {
                 Ok(found) => {
-                    ips.insert(*family, found.ip_strings());
+                    ips.insert(*family, found.ips.clone());
                 }
                 Err(unknown) => {
                     tracing::info!(reason = %unknown, "the endpoint's IPs of this family are unknown: nothing of it to deregister");

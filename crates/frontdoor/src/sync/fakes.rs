@@ -82,7 +82,7 @@ impl FakeRegistry {
                 .iter()
                 .map(|&(ip, draining)| RegisteredTarget {
                     target: Target {
-                        ip: ip.into(),
+                        ip: ip.parse().unwrap(),
                         port: 443,
                         all_zones: false,
                     },

@@ -152,11 +152,14 @@ mod tests {
         let report = run_once(&syncer, hostname()).await;
         assert_eq!(report.registered, 2);
         let registered = syncer.registry.registered.lock().unwrap().clone();
-        let zones: Vec<(&str, bool)> = registered
+        let zones: Vec<(String, bool)> = registered
             .iter()
-            .map(|t| (t.ip.as_str(), t.all_zones))
+            .map(|t| (t.ip.to_string(), t.all_zones))
             .collect();
-        assert_eq!(zones, [("10.0.0.9", false), ("192.168.7.1", true)]);
+        assert_eq!(
+            zones,
+            [("10.0.0.9".into(), false), ("192.168.7.1".into(), true)]
+        );
     }
 
     #[tokio::test]

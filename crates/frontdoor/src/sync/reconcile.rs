@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(
             *syncer.registry.registered.lock().unwrap(),
             [Target {
-                ip: "10.0.0.1".into(),
+                ip: "10.0.0.1".parse().unwrap(),
                 port: 443,
                 all_zones: false,
             }]
