@@ -36,6 +36,30 @@ const DNS_PORT: u16 = 53;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 const QUERY_ATTEMPTS: usize = 2;
 
+/// A host name, as `hickory_proto` reads one (labels of 1 to 63 letters,
+/// digits, hyphens and underscores, none starting with a hyphen; 255 octets
+/// on the wire), lower-cased, with or without a final dot. Wildcards and
+/// escapes are refused, and so is a last label of digits only, so that a
+/// mistyped address such as `10.0.0.256` is never taken for a name. The one
+/// host-name check: hostname bindings and the probe's connect-to names.
+pub fn host_name(text: &str) -> Result<Name, String> {
+    let refused = |why: &dyn std::fmt::Display| {
+        format!(
+            "`{}` is not a host name: {why}",
+            crate::cfn::props::excerpt(text)
+        )
+    };
+    if text.contains(['\\', '*']) {
+        return Err(refused(&"wildcards and escapes are not names of hosts"));
+    }
+    let name = Name::from_ascii(text).map_err(|e| refused(&e))?;
+    let last = name.iter().next_back().ok_or_else(|| refused(&"it is empty"))?;
+    if last.iter().all(u8::is_ascii_digit) {
+        return Err(refused(&"its last label is a number, as in an IP address"));
+    }
+    Ok(name.to_lowercase())
+}
+
 /// `FRONTDOOR_DNS_GRACE_RUNS`, checked, or the default.
 pub fn grace_runs_from_env() -> Result<u32, ConfigError> {
     grace_runs(config::var(GRACE_RUNS_VAR).as_deref())
@@ -203,6 +227,37 @@ mod tests {
         for bad in ["three", "0", "61", "-1"] {
             let err = grace_runs(Some(bad)).unwrap_err();
             assert_eq!(err.var(), Some(GRACE_RUNS_VAR), "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_names_are_hickorys_names_without_wildcards_escapes_or_a_numeric_end() {
+        for (text, name) in [
+            ("Api.OnPrem.Example", "api.onprem.example"),
+            ("alb.example.com.", "alb.example.com."),
+            ("_svc.example", "_svc.example"),
+            ("localhost", "localhost"),
+        ] {
+            assert_eq!(host_name(text).unwrap().to_ascii(), name, "{text}");
+        }
+        for bad in [
+            "",
+            ".",
+            "a..example",
+            "-a.example",
+            "*.example",
+            "a\\.b.example",
+            "bad/name.example",
+            "bad name.example",
+            "10.0.0.256",
+            "fd00::1",
+            "https://alb.example.com",
+            "alb.example.com:443",
+            &format!("{}.example", "a".repeat(64)),
+            &format!("{}example", "a.".repeat(130)),
+        ] {
+            let err = host_name(bad).unwrap_err();
+            assert!(err.contains("is not a host name"), "{bad}: {err}");
         }
     }
 
