@@ -454,6 +454,12 @@ impl OnPremises {
     }
 }
 
+/// The group's addresses, sorted as [`strings`] sorts.
+fn strings_of(mut ips: Vec<String>) -> Vec<String> {
+    ips.sort();
+    ips
+}
+
 fn strings(ips: &[&str]) -> Vec<String> {
     let mut ips: Vec<String> = ips.iter().map(|s| s.to_string()).collect();
     ips.sort();
@@ -581,6 +587,76 @@ async fn no_answer_never_empties_the_group() {
         }
         assert_eq!(f.ips().await, before, "{answer:?}");
     }
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+}
+
+/// 80 on-premises addresses: their A records (16 bytes each) do not fit the
+/// client's 1,232-byte EDNS payload, so the server truncates the UDP answer.
+fn eighty_addresses() -> Vec<String> {
+    (1..=80).map(|n| format!("192.168.20.{n}")).collect()
+}
+
+#[tokio::test]
+async fn a_truncated_answer_is_asked_again_over_tcp_and_without_tcp_is_no_evidence() {
+    let f = OnPremises::new().await;
+    let all = eighty_addresses();
+    let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    f.dns.set_addresses(HOST, &all_refs);
+
+    // TCP answers: the whole set is registered.
+    let report = f.run().await;
+    assert_eq!(
+        (report.registered, report.skipped.clone()),
+        (80, None),
+        "{report:?}"
+    );
+    assert!(
+        f.dns.tcp_queries(HOST) > 0,
+        "the truncated answer was asked again over TCP"
+    );
+    assert_eq!(strings_of(f.ips().await), strings(&all_refs));
+
+    // TCP refused: a truncated answer holds only part of the set, so it is no
+    // evidence of absence, over more runs than the grace.
+    f.dns.set_tcp(false);
+    f.proxy.reset();
+    for run in 0..5 {
+        let report = f.run().await;
+        let skipped = report.skipped.clone().unwrap_or_default();
+        assert!(skipped.contains("truncated"), "run {run}: {report:?}");
+        assert_eq!(report.deregistered, 0, "run {run}: {report:?}");
+    }
+    assert_eq!(strings_of(f.ips().await), strings(&all_refs));
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+}
+
+#[tokio::test]
+async fn an_alias_is_followed_to_its_targets_addresses() {
+    let f = OnPremises::new().await;
+    // A CNAME whose target's records the server leaves out, as for a target
+    // outside its zone: the client asks again for the target.
+    f.dns
+        .set(HOST, Answer::AliasOnly("lb.onprem.example".into()));
+    f.dns.set(
+        "lb.onprem.example",
+        Answer::Alias("lb-1.dc.onprem.example".into()),
+    );
+    f.dns.set_addresses("lb-1.dc.onprem.example", &ONPREM[..2]);
+    let report = f.run().await;
+    assert_eq!(
+        (report.registered, report.skipped.clone()),
+        (2, None),
+        "{report:?}"
+    );
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
+
+    // A loop is an error, and changes nothing.
+    f.dns
+        .set("lb-1.dc.onprem.example", Answer::Alias(HOST.into()));
+    f.proxy.reset();
+    let report = f.run().await;
+    assert!(report.skipped.unwrap_or_default().contains("CNAME"));
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
     assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
 }
 

@@ -1120,8 +1120,11 @@ def expected_target_sync_egress(r: Rendered) -> list[str]:
         )
     if p["OnPremisesDnsServer"]:
         ip, port = p["OnPremisesDnsServer"].split(":")
-        # UDP only: target-sync's DNS client never falls back to TCP.
-        out.append(json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": "udp", "FromPort": int(port), "ToPort": int(port)}))
+        # UDP, and TCP for the truncated answers that target-sync's DNS client asks again over TCP.
+        for protocol in ("udp", "tcp"):
+            out.append(
+                json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": protocol, "FromPort": int(port), "ToPort": int(port)})
+            )
     return sorted(out)
 
 

@@ -137,6 +137,14 @@ pub enum DnsError {
     ServerFailure { name: String, code: String },
     #[error("no DNS answer for {name} in time")]
     Timeout { name: String },
+    /// A truncated UDP answer holds only part of the set, and asking again
+    /// over TCP failed: no evidence of which addresses the name has.
+    #[error(
+        "the DNS answer for {name} was truncated and asking again over TCP failed ({message}); a partial answer is no evidence"
+    )]
+    Truncated { name: String, message: String },
+    #[error("{name} is an alias of an alias more than {hops} times (a CNAME chain or loop)")]
+    AliasChain { name: String, hops: usize },
     #[error("the DNS query for {name} failed: {message}")]
     Other { name: String, message: String },
 }
