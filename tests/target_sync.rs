@@ -1,7 +1,10 @@
 //! `target-sync` against moto_server, through a recording proxy.
 
+use aws_sdk_elasticloadbalancingv2::types::Tag;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::dns::HickoryResolver;
+use frontdoor::plan::hostname::Grace;
+use frontdoor::plan::unseen::{MAX_GROUP_TAGS, MAX_STATE_TAGS, state_from_tags};
 use frontdoor::sync::BindingReport;
 use frontdoor::sync::{Binding, Scope, Source, Syncer};
 use frontdoor_tests::dns::{Answer, DnsServer};
@@ -9,6 +12,7 @@ use frontdoor_tests::moto::{Account, Vpc, moto_url};
 use frontdoor_tests::proxy::Proxy;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 const WRITES: [&str; 2] = ["RegisterTargets", "DeregisterTargets"];
@@ -373,12 +377,27 @@ struct OnPremises {
     vpc: Vpc,
 }
 
+/// The no-flap rule counting every run, as the demo runs it: the tests make
+/// their runs back to back.
+const EVERY_RUN: Grace = Grace {
+    runs: 3,
+    interval: Duration::ZERO,
+};
+
 impl OnPremises {
     async fn new() -> Self {
+        Self::with_grace(EVERY_RUN).await
+    }
+
+    async fn with_grace(grace: Grace) -> Self {
         let account = Account::new().await;
         let proxy = Proxy::start(&moto_url()).await;
         let dns = DnsServer::start().await;
-        let syncer = account.via(&proxy.url).await.syncer_asking(dns.addr);
+        let syncer = account
+            .via(&proxy.url)
+            .await
+            .syncer_asking(dns.addr)
+            .with_grace(grace);
         let vpc = account.vpc(2).await;
         let group = account.target_group(&vpc, "onprem").await;
         Self {
@@ -401,9 +420,16 @@ impl OnPremises {
 
     /// One scheduled run; its report of the binding, failed or not.
     async fn run(&self) -> BindingReport {
+        self.run_with(&self.syncer).await
+    }
+
+    /// One scheduled run by another syncer on the same account and server.
+    async fn run_with(
+        &self,
+        syncer: &Syncer<Ec2Endpoints, ElbTargets, HickoryResolver>,
+    ) -> BindingReport {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let mut report = self
-            .syncer
+        let mut report = syncer
             .run(std::slice::from_ref(&self.binding), &Scope::All, deadline)
             .await;
         report.bindings.remove(0)
@@ -413,8 +439,8 @@ impl OnPremises {
         self.account.ips_on(self.group(), 443).await
     }
 
-    /// The no-flap state on the group: `frontdoor:unseen:*` tags.
-    async fn unseen(&self) -> BTreeMap<String, String> {
+    /// The group's tags.
+    async fn tags(&self) -> BTreeMap<String, String> {
         let output = self
             .account
             .elb
@@ -426,9 +452,30 @@ impl OnPremises {
         output.tag_descriptions()[0]
             .tags()
             .iter()
-            .filter(|t| t.key().unwrap_or_default().starts_with("frontdoor:unseen:"))
             .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
             .collect()
+    }
+
+    /// The no-flap state on the group, decoded from its `frontdoor:unseen:*`
+    /// tags: the held addresses' counts.
+    async fn unseen(&self) -> BTreeMap<IpAddr, u32> {
+        state_from_tags(&self.tags().await, 443).unseen.runs
+    }
+
+    /// Tags the group by hand, as its owners would.
+    async fn tag_by_hand(&self, tags: &BTreeMap<String, String>) {
+        let tags: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.account
+            .elb
+            .add_tags()
+            .resource_arns(self.group())
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .unwrap();
     }
 
     /// The body of the first `RegisterTargets` request that reached moto.
@@ -458,6 +505,10 @@ impl OnPremises {
 fn strings_of(mut ips: Vec<String>) -> Vec<String> {
     ips.sort();
     ips
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
 }
 
 fn strings(ips: &[&str]) -> Vec<String> {
@@ -496,16 +547,7 @@ async fn a_hostname_binding_registers_its_addresses_for_all_zones_and_follows_a_
     assert_eq!(f.ips().await, strings(&ONPREM[..3]));
     assert_eq!(
         f.unseen().await,
-        BTreeMap::from([
-            (
-                "frontdoor:unseen:443:192.168.10.1".to_owned(),
-                "1".to_owned()
-            ),
-            (
-                "frontdoor:unseen:443:192.168.10.2".to_owned(),
-                "1".to_owned()
-            ),
-        ])
+        BTreeMap::from([(ip(ONPREM[0]), 1), (ip(ONPREM[1]), 1)])
     );
     assert_eq!(f.run().await.deregistered, 0);
     let report = f.run().await;
@@ -515,6 +557,114 @@ async fn a_hostname_binding_registers_its_addresses_for_all_zones_and_follows_a_
         f.unseen().await.is_empty(),
         "the state goes with the addresses"
     );
+}
+
+#[tokio::test]
+async fn runs_within_the_interval_count_one_absence_and_interval_zero_counts_each_run() {
+    // The template's rule: 3 runs, counted 50 s apart at least.
+    let f = OnPremises::with_grace(frontdoor::dns::DEFAULT_GRACE).await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    f.run().await;
+    f.dns.set_addresses(HOST, &ONPREM[..1]);
+    // A duplicate delivery and overlapping runs, all within a few seconds.
+    for run in 0..4 {
+        let report = f.run().await;
+        assert_eq!(
+            (report.deregistered, report.held),
+            (0, 1),
+            "run {run}: {report:?}"
+        );
+    }
+    assert_eq!(f.unseen().await, BTreeMap::from([(ip(ONPREM[1]), 1)]));
+
+    // With the interval 0, each run counts: the second and third absences.
+    let every_run = f
+        .account
+        .via(&f.proxy.url)
+        .await
+        .syncer_asking(f.dns.addr)
+        .with_grace(EVERY_RUN);
+    assert_eq!(f.run_with(&every_run).await.deregistered, 0);
+    assert_eq!(f.unseen().await, BTreeMap::from([(ip(ONPREM[1]), 2)]));
+    assert_eq!(f.run_with(&every_run).await.deregistered, 1);
+    assert_eq!(f.ips().await, strings(&ONPREM[..1]));
+}
+
+#[tokio::test]
+async fn sixty_held_addresses_fit_the_state_and_the_groups_other_tags_are_untouched() {
+    let f = OnPremises::new().await;
+    let others = BTreeMap::from([
+        ("team".to_owned(), "payments".to_owned()),
+        ("cost-centre".to_owned(), "cc-17".to_owned()),
+        (
+            "frontdoor:stack".to_owned(),
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".to_owned(),
+        ),
+    ]);
+    f.tag_by_hand(&others).await;
+    let all: Vec<String> = (1..=61).map(|n| format!("192.168.30.{n}")).collect();
+    let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    f.dns.set_addresses(HOST, &all_refs);
+    assert_eq!(f.run().await.registered, 61);
+
+    // The name drops 60 of them: all held, their state in a few tags.
+    f.dns.set_addresses(HOST, &all_refs[..1]);
+    let report = f.run().await;
+    assert_eq!(
+        (report.held, report.skipped.clone()),
+        (60, None),
+        "{report:?}"
+    );
+    let tags = f.tags().await;
+    let state_tags = tags
+        .keys()
+        .filter(|k| k.starts_with("frontdoor:unseen:"))
+        .count();
+    assert!(state_tags <= MAX_STATE_TAGS, "{state_tags} state tags");
+    assert!(
+        tags.len() <= MAX_GROUP_TAGS,
+        "{} tags on the group",
+        tags.len()
+    );
+    let unseen = f.unseen().await;
+    assert_eq!(unseen.len(), 60);
+    assert!(unseen.values().all(|&runs| runs == 1), "{unseen:?}");
+    for (key, value) in &others {
+        assert_eq!(tags.get(key), Some(value), "{key} is untouched");
+    }
+
+    // The third run without them deregisters them, and the state goes.
+    f.run().await;
+    assert_eq!(f.run().await.deregistered, 60);
+    let tags = f.tags().await;
+    assert_eq!(tags, others, "only the group's own tags are left");
+}
+
+#[tokio::test]
+async fn a_state_that_would_pass_elbs_tag_limit_fails_before_any_write() {
+    let f = OnPremises::new().await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    f.run().await;
+    // 50 tags already: the state's first tag would be the 51st.
+    let full: BTreeMap<String, String> = (0..50)
+        .map(|n| (format!("team:{n}"), "v".to_owned()))
+        .collect();
+    f.tag_by_hand(&full).await;
+    f.dns.set_addresses(HOST, &ONPREM[2..3]);
+    f.proxy.reset();
+    let report = f.run().await;
+    let skipped = report.skipped.clone().unwrap_or_default();
+    assert!(
+        skipped.contains("over ELB's 50") && skipped.contains(f.group()),
+        "{report:?}"
+    );
+    assert_eq!(
+        f.writes(),
+        0,
+        "not even the new address: {:?}",
+        f.proxy.counts()
+    );
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
 }
 
 #[tokio::test]

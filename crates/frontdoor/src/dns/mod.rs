@@ -9,8 +9,10 @@ mod client;
 pub use client::HickoryResolver;
 
 use crate::config::{self, ConfigError};
+use crate::plan::hostname::Grace;
 use hickory_proto::rr::Name;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// `ip:port` of the DNS server to ask, e.g. a Route 53 Resolver endpoint;
 /// unset, the first `nameserver` of `/etc/resolv.conf` (in a VPC, its resolver).
@@ -21,6 +23,13 @@ pub const GRACE_RUNS_VAR: &str = "FRONTDOOR_DNS_GRACE_RUNS";
 pub const DEFAULT_GRACE_RUNS: u32 = 3;
 /// An hour of one-minute runs: beyond it, a removed address lingers too long.
 const MAX_GRACE_RUNS: u32 = 60;
+/// How many seconds after a counted absence the next may be counted, so
+/// that duplicate and overlapping runs count once.
+pub const GRACE_INTERVAL_VAR: &str = "FRONTDOOR_DNS_GRACE_INTERVAL_SECS";
+/// A little under the one-minute schedule of the on-premises option.
+pub const DEFAULT_GRACE_INTERVAL: Duration = Duration::from_secs(50);
+/// An hour: the longest schedule that still deregisters within a day.
+const MAX_GRACE_INTERVAL_SECS: u64 = 3600;
 
 /// A host name, as `hickory_proto` reads one (labels of 1 to 63 letters,
 /// digits, hyphens and underscores, none starting with a hyphen; 255 octets
@@ -49,9 +58,33 @@ pub fn host_name(text: &str) -> Result<Name, String> {
     Ok(name.to_lowercase())
 }
 
-/// `FRONTDOOR_DNS_GRACE_RUNS`, checked, or the default.
-pub fn grace_runs_from_env() -> Result<u32, ConfigError> {
-    grace_runs(config::var(GRACE_RUNS_VAR).as_deref())
+/// The no-flap rule: `FRONTDOOR_DNS_GRACE_RUNS` and
+/// `FRONTDOOR_DNS_GRACE_INTERVAL_SECS`, checked, or their defaults.
+pub fn grace_from_env() -> Result<Grace, ConfigError> {
+    Ok(Grace {
+        runs: grace_runs(config::var(GRACE_RUNS_VAR).as_deref())?,
+        interval: grace_interval(config::var(GRACE_INTERVAL_VAR).as_deref())?,
+    })
+}
+
+/// The defaults of [`grace_from_env`].
+pub const DEFAULT_GRACE: Grace = Grace {
+    runs: DEFAULT_GRACE_RUNS,
+    interval: DEFAULT_GRACE_INTERVAL,
+};
+
+fn grace_interval(text: Option<&str>) -> Result<Duration, ConfigError> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_GRACE_INTERVAL);
+    };
+    let secs: u64 = config::number(GRACE_INTERVAL_VAR, text)?;
+    if secs > MAX_GRACE_INTERVAL_SECS {
+        return Err(ConfigError::invalid(
+            GRACE_INTERVAL_VAR,
+            format!("{secs} is more than {MAX_GRACE_INTERVAL_SECS} seconds"),
+        ));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 fn grace_runs(text: Option<&str>) -> Result<u32, ConfigError> {
@@ -99,6 +132,20 @@ mod tests {
         for bad in ["three", "0", "61", "-1"] {
             let err = grace_runs(Some(bad)).unwrap_err();
             assert_eq!(err.var(), Some(GRACE_RUNS_VAR), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_grace_interval_defaults_to_50_s_takes_0_and_bad_values_name_the_variable() {
+        assert_eq!(grace_interval(None).unwrap(), Duration::from_secs(50));
+        assert_eq!(grace_interval(Some("0")).unwrap(), Duration::ZERO);
+        assert_eq!(
+            grace_interval(Some(" 240 ")).unwrap(),
+            Duration::from_secs(240)
+        );
+        for bad in ["fifty", "-1", "3601", "1.5"] {
+            let err = grace_interval(Some(bad)).unwrap_err();
+            assert_eq!(err.var(), Some(GRACE_INTERVAL_VAR), "{bad}");
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`endpoint_ips`]: the endpoint's IPs, the one definition;
 //! - [`targets`]: target-group plans, with the never-empty guard;
-//! - [`hostname`]: a hostname binding's plan, with the no-flap rule;
+//! - [`hostname`]: a hostname binding's plan, with the no-flap rule, and
+//!   [`unseen`]: its state in the target group's tags;
 //! - [`ingress`]: one owner's ingress rules in a security group;
 //! - [`quota`]: the rule-quota pre-check and the prefix-list weights.
 
@@ -12,6 +13,7 @@ pub mod hostname;
 pub mod ingress;
 pub mod quota;
 pub mod targets;
+pub mod unseen;
 
 pub use endpoint_ips::{EndpointIps, UnknownIps, by_id, endpoint_ips};
 pub use ingress::{IngressPlan, Owner, ingress_plan};

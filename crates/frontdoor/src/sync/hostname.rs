@@ -4,12 +4,14 @@
 use super::reads::Shared;
 use super::{BindingReport, DNS_QUERIES_PER_RUN, Syncer};
 use crate::model::{Family, TargetGroup};
-use crate::plan::hostname::{hostname_plan, unseen_from_tags};
+use crate::plan::hostname::hostname_plan;
+use crate::plan::unseen::{state_from_tags, state_tags, state_writes};
 use crate::ports::{
     EndpointDirectory, NameResolver, SubnetDirectory, TargetGroupTags, TargetRegistry,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 impl<D, R, N> Syncer<D, R, N>
 where
@@ -63,20 +65,35 @@ where
         let arn = group.arn.as_str();
         let current = self.current_targets(arn).await?;
         let no_tags = BTreeMap::new();
-        let unseen = unseen_from_tags(reads.tags.get(arn).unwrap_or(&no_tags), port);
-        let plan = hostname_plan(&usable, port, &current, &unseen, self.grace_runs, |ip| {
-            !in_vpc(ip)
-        });
+        let tags = reads.tags.get(arn).unwrap_or(&no_tags);
+        let stored = state_from_tags(tags, port);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let plan = hostname_plan(
+            &usable,
+            port,
+            &current,
+            &stored.unseen,
+            self.grace,
+            now,
+            |ip| !in_vpc(ip),
+        );
+        // The state must fit before anything is written: never targets
+        // written and their state lost.
+        let (set_tags, remove_tags) = state_tags(&plan.unseen, port)
+            .and_then(|wanted| state_writes(&stored, &wanted, tags, port))
+            .map_err(|err| format!("target group {arn}: {err}"))?;
         report.unchanged += plan.targets.unchanged;
         report.held += plan.held;
         self.apply(arn, plan.targets.register, plan.targets.deregister, report)
             .await?;
         self.registry
-            .add_tags(arn, &plan.set_tags)
+            .add_tags(arn, &set_tags)
             .await
             .map_err(|e| e.to_string())?;
         self.registry
-            .remove_tags(arn, &plan.remove_tags)
+            .remove_tags(arn, &remove_tags)
             .await
             .map_err(|e| e.to_string())
     }

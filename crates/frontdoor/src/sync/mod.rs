@@ -34,6 +34,7 @@ use crate::deadline::Budget;
 use crate::emf::MetricSet;
 #[cfg(doc)]
 use crate::plan;
+use crate::plan::hostname::Grace;
 use crate::ports::{
     EndpointDirectory, NameResolver, SubnetDirectory, TargetGroupTags, TargetRegistry,
 };
@@ -62,7 +63,7 @@ pub struct Syncer<D, R, N> {
     registry: R,
     resolver: N,
     budget: Budget,
-    grace_runs: u32,
+    grace: Grace,
     metrics: MetricsWriter,
 }
 
@@ -78,7 +79,7 @@ where
             registry,
             resolver,
             budget: Budget::default(),
-            grace_runs: crate::dns::DEFAULT_GRACE_RUNS,
+            grace: crate::dns::DEFAULT_GRACE,
             metrics: Box::new(MetricSet::emit),
         }
     }
@@ -90,9 +91,10 @@ where
         self
     }
 
-    /// How many runs a hostname's address must be missing before it goes.
-    pub fn with_grace_runs(mut self, grace_runs: u32) -> Self {
-        self.grace_runs = grace_runs;
+    /// The no-flap rule: how many counted runs a hostname's address must be
+    /// missing before it goes, and how far apart they count.
+    pub fn with_grace(mut self, grace: Grace) -> Self {
+        self.grace = grace;
         self
     }
 
