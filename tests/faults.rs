@@ -824,7 +824,8 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
         ("DescribeTargetHealth".to_owned(), BINDINGS),
     ]);
 
-    // The first run registers every IP: one RegisterTargets per group.
+    // The first run registers every IP: one RegisterTargets per group, each
+    // after one more DescribeVpcEndpoints (its endpoint read again just before).
     let started = Instant::now();
     let report = syncer
         .handle(&bindings, "Bench", &json!({}), 0)
@@ -837,6 +838,7 @@ async fn target_sync_with_200_bindings_finishes_within_its_timeout_with_batched_
     );
     let mut expected = reads.clone();
     expected.insert("RegisterTargets".to_owned(), BINDINGS);
+    expected.insert("DescribeVpcEndpoints".to_owned(), 1 + BINDINGS);
     assert_eq!(proxy.counts(), expected);
 
     // A run in sync: the reads only, no write.

@@ -17,9 +17,7 @@ pub mod unseen;
 
 pub use endpoint_ips::{EndpointIps, UnknownIps, by_id, endpoint_ips};
 pub use ingress::{IngressPlan, Owner, ingress_plan};
-pub use targets::{
-    TargetPlan, confirmed_deregistrations, registration_plan, removal_plan, sync_plan,
-};
+pub use targets::{TargetPlan, confirmed, registration_plan, removal_plan, sync_plan};
 
 /// Rules and permissions for the planners' tests.
 #[cfg(test)]

@@ -71,25 +71,29 @@ pub fn registration_plan(
     }
 }
 
-/// The deregistrations of a plan that still stand when the endpoint has been
-/// read again just before them: all of them when its interfaces are the ones
-/// the plan was made from, none when they changed or cannot be read.
+/// The writes of a plan that still stand when the endpoint has been read
+/// again just before them: all of them when its interfaces are the ones the
+/// plan was made from, none when they changed or cannot be read.
 ///
 /// Runs of target-sync can overlap (an EventBridge event, the schedule, a
 /// retry). A run that read the endpoint before an interface change and the
 /// target group after a newer run fixed it would otherwise deregister the new
-/// IPs. The newer run, or the next scheduled one, deregisters what is stale.
-/// (Reserved concurrency 1 would serialize the runs instead, but it fails to
-/// deploy in accounts at the minimum unreserved concurrency.)
-pub fn confirmed_deregistrations(
-    deregister: Vec<Target>,
+/// IPs, or register again the old ones the newer run removed. The newer run,
+/// or the next scheduled one, does what is left. (Reserved concurrency 1
+/// would serialize the runs instead, but it fails to deploy in accounts at
+/// the minimum unreserved concurrency.)
+pub fn confirmed(
+    plan: TargetPlan,
     planned_from: &BTreeSet<String>,
     interfaces_now: Option<&BTreeSet<String>>,
-) -> Vec<Target> {
+) -> TargetPlan {
     if interfaces_now == Some(planned_from) {
-        deregister
+        plan
     } else {
-        Vec::new()
+        TargetPlan {
+            unchanged: plan.unchanged,
+            ..TargetPlan::default()
+        }
     }
 }
 
@@ -256,6 +260,8 @@ mod tests {
             version: u8,
             group: BTreeSet<IpAddr>,
             deregistered: BTreeSet<IpAddr>,
+            /// IPs registered when the endpoint no longer held them.
+            stale: BTreeSet<IpAddr>,
         }
 
         impl World {
@@ -270,9 +276,9 @@ mod tests {
             }
         }
 
-        /// One run: read the endpoint, read the group, register, then re-read
-        /// the endpoint and deregister (one step: the window between the two
-        /// is one API round trip).
+        /// One run: read the endpoint, read the group and plan, read the
+        /// endpoint again and register (one step: the window between the two
+        /// is one API round trip), then deregister.
         #[derive(Default)]
         struct Run {
             stage: u8,
@@ -296,19 +302,22 @@ mod tests {
                             .collect();
                         self.plan = sync_plan(Some(&self.desired), 443, &current);
                     }
-                    2 => world.group.extend(self.plan.register.iter().map(|t| t.ip)),
-                    3 => {
-                        let planned = std::mem::take(&mut self.plan.deregister);
-                        let deregister = if confirm {
-                            confirmed_deregistrations(
-                                planned,
-                                &self.interfaces,
-                                Some(&world.interfaces()),
-                            )
+                    2 => {
+                        let plan = std::mem::take(&mut self.plan);
+                        self.plan = if confirm {
+                            confirmed(plan, &self.interfaces, Some(&world.interfaces()))
                         } else {
-                            planned
+                            plan
                         };
-                        for target in deregister {
+                        for target in &self.plan.register {
+                            if !world.ips().contains(&target.ip) {
+                                world.stale.insert(target.ip);
+                            }
+                            world.group.insert(target.ip);
+                        }
+                    }
+                    3 => {
+                        for target in std::mem::take(&mut self.plan.deregister) {
                             world.group.remove(&target.ip);
                             world.deregistered.insert(target.ip);
                         }
@@ -320,12 +329,14 @@ mod tests {
         }
 
         /// Runs the schedule, then both runs to the end; returns the IPs
-        /// deregistered that the endpoint holds at the end.
-        pub fn wrongly_deregistered(schedule: &[Step], confirm: bool) -> BTreeSet<IpAddr> {
+        /// deregistered that the endpoint holds at the end, and the IPs
+        /// registered when the endpoint no longer held them.
+        pub fn mistakes(schedule: &[Step], confirm: bool) -> (BTreeSet<IpAddr>, BTreeSet<IpAddr>) {
             let mut world = World {
                 version: 0,
                 group: BTreeSet::new(),
                 deregistered: BTreeSet::new(),
+                stale: BTreeSet::new(),
             };
             let (mut a, mut b) = (Run::default(), Run::default());
             for step in schedule {
@@ -339,11 +350,12 @@ mod tests {
                 a.step(&mut world, confirm);
                 b.step(&mut world, confirm);
             }
-            world
+            let wrongly_deregistered = world
                 .deregistered
                 .intersection(&world.ips())
-                .cloned()
-                .collect()
+                .copied()
+                .collect();
+            (wrongly_deregistered, world.stale)
         }
 
         pub fn schedules() -> impl Strategy<Value = Vec<Step>> {
@@ -374,19 +386,29 @@ mod tests {
             RunA,
             RunA,
         ];
-        assert_eq!(
-            interleaving::wrongly_deregistered(&schedule, false).len(),
-            2
-        );
-        assert!(interleaving::wrongly_deregistered(&schedule, true).is_empty());
+        assert_eq!(interleaving::mistakes(&schedule, false).0.len(), 2);
+        assert!(interleaving::mistakes(&schedule, true).0.is_empty());
+    }
+
+    #[test]
+    fn without_the_re_read_an_older_run_registers_again_what_a_newer_one_removed() {
+        use interleaving::Step::*;
+        // A reads the old endpoint and the empty group; it changes; B
+        // registers the new IPs; A registers the old ones, gone by then.
+        let schedule = [RunA, RunA, ChangeEndpoint, RunB, RunB, RunB, RunB, RunA];
+        assert_eq!(interleaving::mistakes(&schedule, false).1.len(), 2);
+        assert!(interleaving::mistakes(&schedule, true).1.is_empty());
     }
 
     proptest! {
         /// No interleaving of two runs and endpoint changes deregisters an
-        /// address the endpoint holds at the end.
+        /// address the endpoint holds at the end, or registers one it no
+        /// longer holds.
         #[test]
         fn interleaved_runs_never_deregister_what_the_endpoint_holds(schedule in interleaving::schedules()) {
-            prop_assert!(interleaving::wrongly_deregistered(&schedule, true).is_empty(), "{schedule:?}");
+            let (wrongly_deregistered, stale) = interleaving::mistakes(&schedule, true);
+            prop_assert!(wrongly_deregistered.is_empty(), "{schedule:?}");
+            prop_assert!(stale.is_empty(), "{schedule:?}");
         }
 
         #[test]

@@ -1,7 +1,7 @@
 //! The writes of a plan, and the reads just before them.
 
 use super::{BindingReport, Syncer};
-use crate::model::{RegisteredTarget, Target};
+use crate::model::RegisteredTarget;
 use crate::plan::TargetPlan;
 use crate::ports::{
     EndpointDirectory, NameResolver, SubnetDirectory, TargetGroupTags, TargetRegistry,
@@ -26,15 +26,9 @@ where
     pub(super) async fn apply(
         &self,
         arn: &str,
-        register: Vec<Target>,
-        deregister: Vec<Target>,
+        plan: TargetPlan,
         report: &mut BindingReport,
     ) -> Result<(), String> {
-        let plan = TargetPlan {
-            register,
-            deregister,
-            unchanged: 0,
-        };
         self.registry
             .apply(arn, &plan)
             .await
@@ -44,8 +38,8 @@ where
         Ok(())
     }
 
-    /// The endpoint's interfaces, read again just before a deregistration
-    /// (one `DescribeVpcEndpoints`); `None` when they cannot be read.
+    /// The endpoint's interfaces, read again just before a plan's writes (one
+    /// `DescribeVpcEndpoints`); `None` when they cannot be read.
     pub(super) async fn interfaces_now(&self, endpoint_id: &str) -> Option<BTreeSet<String>> {
         match self.directory.endpoints(&[endpoint_id.to_owned()]).await {
             Ok(endpoints) => endpoints
@@ -53,7 +47,7 @@ where
                 .find(|e| e.id == endpoint_id)
                 .map(|e| e.network_interface_ids.into_iter().collect()),
             Err(err) => {
-                tracing::warn!(endpoint = endpoint_id, %err, "the endpoint could not be read again; deregistering nothing");
+                tracing::warn!(endpoint = endpoint_id, %err, "the endpoint could not be read again; writing nothing");
                 None
             }
         }

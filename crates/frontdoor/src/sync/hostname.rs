@@ -86,8 +86,7 @@ where
             .map_err(|err| format!("target group {arn}: {err}"))?;
         report.unchanged += plan.targets.unchanged;
         report.held += plan.held;
-        self.apply(arn, plan.targets.register, plan.targets.deregister, report)
-            .await?;
+        self.apply(arn, plan.targets, report).await?;
         self.registry
             .add_tags(arn, &set_tags)
             .await

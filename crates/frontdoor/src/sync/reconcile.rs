@@ -5,7 +5,7 @@
 use super::reads::Shared;
 use super::{Binding, BindingReport, Source, Syncer};
 use crate::model::{Family, TargetGroup};
-use crate::plan::{self, TargetPlan, endpoint_ips};
+use crate::plan::{self, endpoint_ips};
 use crate::ports::{
     EndpointDirectory, NameResolver, SubnetDirectory, TargetGroupTags, TargetRegistry,
 };
@@ -85,33 +85,24 @@ where
         } else {
             plan::sync_plan(Some(&desired_ips), port, &current)
         };
-        // Register first, so that the group is never emptier than it must be;
-        // the deregistrations wait for the endpoint to be read again.
-        let TargetPlan {
-            register,
-            deregister,
-            unchanged,
-        } = plan;
-        report.unchanged += unchanged;
-        self.apply(arn, register, Vec::new(), report).await?;
-        if deregister.is_empty() {
+        report.unchanged += plan.unchanged;
+        if plan.is_empty() {
             return Ok(());
         }
+        // Every write waits for the endpoint to be read again, so that a run
+        // that read it before a change neither registers again an IP a newer
+        // run removed nor deregisters one it added.
         let interfaces_now = self.interfaces_now(endpoint_id).await;
-        let deregister = plan::confirmed_deregistrations(
-            deregister,
-            &desired.interfaces,
-            interfaces_now.as_ref(),
-        );
-        if deregister.is_empty() {
+        let plan = plan::confirmed(plan, &desired.interfaces, interfaces_now.as_ref());
+        if plan.is_empty() {
             tracing::info!(
                 target_group = arn,
                 endpoint = endpoint_id,
-                "the endpoint's interfaces changed during the run: deregistering nothing, the next run will"
+                "the endpoint's interfaces changed during the run: writing nothing, the next run will"
             );
             return Ok(());
         }
-        self.apply(arn, Vec::new(), deregister, report).await
+        self.apply(arn, plan, report).await
     }
 }
 
@@ -119,8 +110,61 @@ where
 mod tests {
     use super::super::fakes::*;
     use super::super::{Binding, Scope, Source, Syncer};
-    use crate::model::{Family, Target};
+    use crate::model::{Endpoint, Family, NetworkInterface, Target};
+    use crate::ports::{AwsError, EndpointDirectory, SubnetDirectory};
+    use ipnet::IpNet;
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::time::Instant;
+
+    /// [`FakeDirectory`]'s endpoint, whose interfaces another subnet replaces
+    /// after the run's first read, as `ModifyVpcEndpoint` does.
+    #[derive(Default)]
+    struct MovingDirectory {
+        reads: AtomicUsize,
+    }
+
+    impl EndpointDirectory for MovingDirectory {
+        async fn endpoints(&self, ids: &[String]) -> Result<Vec<Endpoint>, AwsError> {
+            let mut endpoints = FakeDirectory.endpoints(ids).await?;
+            if self.reads.fetch_add(1, Ordering::SeqCst) > 0 {
+                for endpoint in &mut endpoints {
+                    endpoint.network_interface_ids = vec!["eni-3".into(), "eni-4".into()];
+                }
+            }
+            Ok(endpoints)
+        }
+
+        async fn network_interfaces(
+            &self,
+            ids: &[String],
+        ) -> Result<Vec<NetworkInterface>, AwsError> {
+            FakeDirectory.network_interfaces(ids).await
+        }
+    }
+
+    impl SubnetDirectory for MovingDirectory {
+        async fn subnet_ranges(
+            &self,
+            vpc_ids: &[String],
+        ) -> Result<BTreeMap<String, Vec<IpNet>>, AwsError> {
+            FakeDirectory.subnet_ranges(vpc_ids).await
+        }
+    }
+
+    /// A slow run that read the endpoint before it changed must not register
+    /// its old IPs, which a newer run may have removed already.
+    #[tokio::test]
+    async fn a_run_whose_endpoint_changed_before_its_writes_registers_nothing() {
+        let registry = FakeRegistry::new(Family::Ipv4, &[]);
+        let syncer = Syncer::new(MovingDirectory::default(), registry, answering(&[]));
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        let binding = binding(Source::VpcEndpointId("vpce-01234567".into()));
+        let report = syncer.run(&[binding], &Scope::All, deadline).await;
+        assert_eq!(report.bindings[0].registered, 0, "{report:?}");
+        assert_eq!(syncer.registry.writes(), 0);
+        assert_eq!(syncer.directory.reads.load(Ordering::SeqCst), 2);
+    }
 
     #[tokio::test]
     async fn a_draining_target_that_is_desired_is_registered_again() {
