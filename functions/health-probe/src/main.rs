@@ -20,8 +20,8 @@ async fn main() -> Result<(), Error> {
     .inspect_err(|error| tracing::error!(%error, "invalid configuration"))?;
     let prober = &prober;
 
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(prober.run().await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        Ok::<_, Error>(prober.run(event.context.deadline).await)
     }))
     .await
 }

@@ -31,7 +31,7 @@ pub use report::{BindingReport, SyncFailed, SyncReport};
 pub use scope::Scope;
 
 use crate::deadline::Budget;
-use crate::emf::MetricSet;
+use crate::emf::{MetricSet, MetricsWriter};
 #[cfg(doc)]
 use crate::plan;
 use crate::plan::hostname::Grace;
@@ -49,9 +49,6 @@ const CONCURRENCY: usize = 8;
 /// How many times a run asks for a hostname's addresses: a rotating server
 /// shows more of its set over several answers, and the union is the answer.
 pub const DNS_QUERIES_PER_RUN: usize = 3;
-
-/// Where a run's metrics go: an EMF line on stdout in Lambda.
-pub type MetricsWriter = Box<dyn Fn(&MetricSet) -> std::io::Result<()> + Send + Sync>;
 
 /// Why a binding was not done: the run reached its deadline.
 pub const OUT_OF_TIME: &str =
