@@ -1,10 +1,10 @@
 //! `target-sync` against moto_server, through a recording proxy.
 
-use aws_sdk_elasticloadbalancingv2::types::Tag;
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::dns::HickoryResolver;
+use frontdoor::plan::group_tags::MAX_GROUP_TAGS;
 use frontdoor::plan::hostname::Grace;
-use frontdoor::plan::unseen::{MAX_GROUP_TAGS, MAX_STATE_TAGS, state_from_tags};
+use frontdoor::plan::unseen::{MAX_STATE_TAGS, state_from_tags};
 use frontdoor::sync::BindingReport;
 use frontdoor::sync::{Binding, Scope, Source, Syncer};
 use frontdoor_tests::dns::{Answer, DnsServer};
@@ -441,41 +441,13 @@ impl OnPremises {
 
     /// The group's tags.
     async fn tags(&self) -> BTreeMap<String, String> {
-        let output = self
-            .account
-            .elb
-            .describe_tags()
-            .resource_arns(self.group())
-            .send()
-            .await
-            .unwrap();
-        output.tag_descriptions()[0]
-            .tags()
-            .iter()
-            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
-            .collect()
+        self.account.tags(self.group()).await
     }
 
     /// The no-flap state on the group, decoded from its `frontdoor:unseen:*`
     /// tags: the held addresses' counts.
     async fn unseen(&self) -> BTreeMap<IpAddr, u32> {
         state_from_tags(&self.tags().await, 443).unseen.runs
-    }
-
-    /// Tags the group by hand, as its owners would.
-    async fn tag_by_hand(&self, tags: &BTreeMap<String, String>) {
-        let tags: Vec<Tag> = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
-        self.account
-            .elb
-            .add_tags()
-            .resource_arns(self.group())
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .unwrap();
     }
 
     /// The body of the first `RegisterTargets` request that reached moto.
@@ -601,7 +573,7 @@ async fn sixty_held_addresses_fit_the_state_and_the_groups_other_tags_are_untouc
             "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".to_owned(),
         ),
     ]);
-    f.tag_by_hand(&others).await;
+    f.account.tag(f.group(), &others).await;
     let all: Vec<String> = (1..=61).map(|n| format!("192.168.30.{n}")).collect();
     let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
     f.dns.set_addresses(HOST, &all_refs);
@@ -649,7 +621,7 @@ async fn a_state_that_would_pass_elbs_tag_limit_fails_before_any_write() {
     let full: BTreeMap<String, String> = (0..50)
         .map(|n| (format!("team:{n}"), "v".to_owned()))
         .collect();
-    f.tag_by_hand(&full).await;
+    f.account.tag(f.group(), &full).await;
     f.dns.set_addresses(HOST, &ONPREM[2..3]);
     f.proxy.reset();
     let report = f.run().await;

@@ -104,7 +104,8 @@ pub trait TargetRegistry: Send + Sync {
     }
 }
 
-/// Tags on target groups: where hostname bindings keep their state.
+/// Tags on target groups: where hostname bindings keep their state, and
+/// `Custom::EndpointTargets` its claims.
 pub trait TargetGroupTags: Send + Sync {
     /// The tags of each group, by ARN; a group without tags may be left out.
     fn tags(

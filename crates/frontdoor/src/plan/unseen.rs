@@ -11,6 +11,7 @@
 //! them, which hold [`capacity`] addresses (227 IPv4, or 66 IPv6). A state
 //! that does not fit is an error before any write, never a partial state.
 
+use super::group_tags::{self, MAX_GROUP_TAGS, MAX_VALUE_LEN};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::collections::BTreeMap;
@@ -20,12 +21,6 @@ use std::net::IpAddr;
 pub const UNSEEN_TAG_PREFIX: &str = "frontdoor:unseen:";
 /// The most tags one port's state takes on a group.
 pub const MAX_STATE_TAGS: usize = 6;
-/// ELB's limits: tags per target group (tags with the `aws:` prefix do not
-/// count) and characters per value
-/// (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-tags.html).
-pub const MAX_GROUP_TAGS: usize = 50;
-const MAX_VALUE_LEN: usize = 255;
-const SYSTEM_TAG_PREFIX: &str = "aws:";
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 9;
 const IPV6_FLAG: u8 = 0x80;
@@ -191,7 +186,7 @@ pub fn state_writes(
         .chain(&stored.legacy)
         .cloned()
         .collect();
-    let counted = |key: &String| !key.starts_with(SYSTEM_TAG_PREFIX) && !remove.contains(key);
+    let counted = |key: &String| group_tags::counts(key) && !remove.contains(key);
     let kept = tags.keys().filter(|key| counted(key)).count();
     let added = set.keys().filter(|key| !tags.contains_key(*key)).count();
     if !set.is_empty() && kept + added > MAX_GROUP_TAGS {
