@@ -17,6 +17,8 @@ root as `python -m demo.demo`, with tools/ on PYTHONPATH (the Makefile does).
 
 from __future__ import annotations
 
+import base64
+import ipaddress
 import json
 import os
 import selectors
@@ -50,6 +52,22 @@ GRACE_RUNS = 3
 PEER_REGION = "eu-west-1"
 STEPS = 7
 START = time.monotonic()
+
+
+def unseen_counts(tags: dict[str, str], port: int) -> dict[str, int]:
+    """target-sync's no-flap state of a port (crates/frontdoor/src/plan/unseen.rs): its chunk
+    tags joined, base64, a version byte, the time of the last counted absence (8 bytes), then
+    per address a count byte (high bit: IPv6) and its 4 or 16 bytes."""
+    chunks, n = [], 0
+    while f"frontdoor:unseen:{port}:{n}" in tags:
+        chunks.append(tags[f"frontdoor:unseen:{port}:{n}"])
+        n += 1
+    data, counts, at = base64.b64decode("".join(chunks)), {}, 9
+    while at < len(data):
+        count, size = data[at] & 0x7F, 16 if data[at] & 0x80 else 4
+        counts[str(ipaddress.ip_address(data[at + 1 : at + 1 + size]))] = count
+        at += 1 + size
+    return counts
 
 
 class StepFailed(Exception):
@@ -174,10 +192,10 @@ class Stack(StackFixture):
 
     def show_onprem_targets(self, title: str, answer: list[str]) -> dict[tuple[str, int], str]:
         """The on-premises group's targets, with what target-sync keeps on it
-        (the `frontdoor:unseen:<port>:<ip>` tags: runs missing from every answer)."""
+        (the `frontdoor:unseen:<port>:<n>` tags: runs missing from every answer)."""
         targets = self.targets(self.onprem_tg)
         tags = self.elb.describe_tags(ResourceArns=[self.onprem_tg])["TagDescriptions"][0]["Tags"]
-        unseen = {t["Key"].rsplit(":", 1)[-1]: t["Value"] for t in tags if t["Key"].startswith("frontdoor:unseen:")}
+        unseen = unseen_counts({t["Key"]: t["Value"] for t in tags}, PORT)
         say(f"  {title}: target group {self.onprem_tg.split(':')[-1]}")
         rows = []
         for (ip, port), state in sorted(targets.items()):
@@ -333,6 +351,8 @@ def main() -> int:
             "FRONTDOOR_BINDINGS": json.dumps(bindings, separators=(",", ":")),
             "FRONTDOOR_DNS_SERVER": dns.address,
             "FRONTDOOR_DNS_GRACE_RUNS": str(GRACE_RUNS),
+            # The demo's runs are seconds apart: count each one (the default counts one a 50 s).
+            "FRONTDOOR_DNS_GRACE_INTERVAL_SECS": "0",
             "METRIC_NAMESPACE": "FrontdoorDemo",
             "PROBE_URL": f"https://{API_HOST}:{api.port}/health",
             "PROBE_CONNECT_TO": "127.0.0.1",

@@ -6,9 +6,10 @@ use frontdoor_tests::cfn::{
     self, Events, Protocol, ResponseUrl, assert_failed_naming, assert_success, id_of, invoke,
     lambda_deadline_in,
 };
-use frontdoor_tests::moto::Account;
-use frontdoor_tests::proxy::Fault;
+use frontdoor_tests::moto::{Account, moto_url};
+use frontdoor_tests::proxy::{Fault, Proxy, Rule};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,6 +123,12 @@ async fn update_in_place_moves_targets_between_groups_and_ports() {
         f.account.targets(&a).await.is_empty(),
         "the old group is cleaned"
     );
+    // The claim moved with the targets.
+    assert!(claims(&f.account.tags(&a).await).is_empty());
+    assert_eq!(
+        claims(&f.account.tags(&b).await),
+        [format!("{endpoint}:8443 frontdoor-test/EndpointTargets")]
+    );
 
     // The port back to 443 in the same group.
     let updated = f
@@ -184,6 +191,122 @@ async fn replacement_then_cleanup_delete_keeps_exactly_the_current_ips() {
             "nothing left behind in {group}"
         );
     }
+}
+
+/// The values of the group's owner tags: the claims on it.
+fn claims(tags: &BTreeMap<String, String>) -> Vec<String> {
+    tags.iter()
+        .filter(|(k, _)| k.starts_with("frontdoor:owner:"))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/frontdoor-other/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
+
+#[tokio::test]
+async fn two_resources_sharing_a_group_leave_it_to_the_last() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 3).await;
+    let group = f.account.target_group(&f.vpc, "shared").await;
+    let ips = f.account.endpoint_ips(&endpoint).await;
+    let p = props(&endpoint, &[&group], None);
+    // The same endpoint in the same group, from two stacks.
+    let other = f.events.in_stack(OTHER_STACK);
+    let first = id_of(&f.invoke(f.events.create(p.clone())).await);
+    let second = f.invoke(other.create(p.clone())).await;
+    assert_success(&second);
+    assert_eq!(claims(&f.account.tags(&group).await).len(), 2);
+
+    assert_success(&f.invoke(f.events.delete(&first, p.clone())).await);
+    assert_eq!(
+        f.account.ips_on(&group, 443).await,
+        ips,
+        "the first Delete leaves every IP the other still claims"
+    );
+    assert_eq!(claims(&f.account.tags(&group).await).len(), 1);
+
+    assert_success(&f.invoke(other.delete(&id_of(&second), p)).await);
+    assert!(
+        f.account.targets(&group).await.is_empty(),
+        "the last one empties it"
+    );
+    assert!(
+        f.account.tags(&group).await.is_empty(),
+        "and leaves no claim"
+    );
+}
+
+#[tokio::test]
+async fn a_rename_never_empties_the_group() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let group = f.account.target_group(&f.vpc, "a").await;
+    let ips = f.account.endpoint_ips(&endpoint).await;
+    let p = props(&endpoint, &[&group], None);
+    let old = id_of(&f.invoke(f.events.create(p.clone())).await);
+
+    // A logical-id rename: CloudFormation creates the new resource, which
+    // finds every IP registered already, then deletes the old one.
+    let renamed = f.events.renamed("FrontDoorTargets");
+    let new = f.invoke(renamed.create(p.clone())).await;
+    assert_success(&new);
+    assert_success(&f.invoke(f.events.delete(&old, p.clone())).await);
+    assert_eq!(f.account.ips_on(&group, 443).await, ips);
+    assert_eq!(
+        claims(&f.account.tags(&group).await),
+        [format!("{endpoint}:443 frontdoor-test/FrontDoorTargets")]
+    );
+
+    assert_success(&f.invoke(renamed.delete(&id_of(&new), p)).await);
+    assert!(f.account.targets(&group).await.is_empty());
+}
+
+#[tokio::test]
+async fn ownership_that_cannot_be_recorded_fails_and_changes_nothing() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let roomy = f.account.target_group(&f.vpc, "roomy").await;
+    let full = f.account.target_group(&f.vpc, "full").await;
+    let fifty: BTreeMap<String, String> = (0..50)
+        .map(|n| (format!("team:{n}"), "v".to_owned()))
+        .collect();
+    f.account.tag(&full, &fifty).await;
+    let response = f
+        .invoke(f.events.create(props(&endpoint, &[&roomy, &full], None)))
+        .await;
+    assert_failed_naming(
+        &response,
+        &[
+            "TargetGroupArns",
+            &full,
+            "over ELB's 50",
+            "nothing was changed",
+        ],
+    );
+    for group in [&roomy, &full] {
+        assert!(f.account.targets(group).await.is_empty(), "{group}");
+        assert!(claims(&f.account.tags(group).await).is_empty(), "{group}");
+    }
+
+    // ELB refuses the second group's tag (here, a policy that does not allow
+    // it): the first group's claim is undone, and nothing is registered.
+    let proxy = Proxy::start(&moto_url()).await;
+    proxy.inject(Rule::on("AddTags", Fault::Latency(Duration::ZERO)).first(1));
+    proxy.inject(Rule::on("AddTags", Fault::Error("AccessDenied")));
+    let through = f.account.via(&proxy.url).await;
+    let other = f.account.target_group(&f.vpc, "other").await;
+    let response = invoke(
+        through.endpoint_targets(),
+        &f.url,
+        f.events.create(props(&endpoint, &[&roomy, &other], None)),
+    )
+    .await;
+    assert_failed_naming(&response, &[&other, "AccessDenied", "nothing was changed"]);
+    for group in [&roomy, &other] {
+        assert!(f.account.targets(group).await.is_empty(), "{group}");
+        assert!(claims(&f.account.tags(group).await).is_empty(), "{group}");
+    }
+    assert_eq!(proxy.count("RegisterTargets"), 0);
 }
 
 #[tokio::test]

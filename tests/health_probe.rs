@@ -12,13 +12,20 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use frontdoor::aws::secrets::SecretsManagerStore;
 use frontdoor::config::ConfigError;
 use frontdoor::dns::HickoryResolver;
-use frontdoor::probe::{ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, TargetResult};
+use frontdoor::probe::{
+    Clock, ExpectedStatus, Failure, ProbeConfig, ProbeSummary, Prober, SECRET_MAX_AGE,
+    SECRET_REFRESH_TIMEOUT, TargetResult,
+};
+use frontdoor_tests::cfn::lambda_deadline_in;
 use frontdoor_tests::dns::DnsServer;
 use frontdoor_tests::moto;
+use frontdoor_tests::proxy::{Fault, Proxy, Rule};
 use frontdoor_tests::tls::{
     ServerIdentity, ServerOptions, TempFile, TestCa, TestServer, closed_port,
 };
@@ -630,6 +637,108 @@ async fn mutual_tls_with_the_client_certificate_from_a_secret_is_healthy() {
     assert_eq!(mtls.server.requests().len(), 1);
 }
 
+/// A clock the test moves: the probe's copy of its certificate grows old at once.
+#[derive(Clone)]
+struct TestClock(Arc<Mutex<Instant>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> Instant {
+        *self.0.lock().expect("clock")
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_secret_refresh_still_writes_healthy_before_the_deadline_with_the_last_good_identity()
+ {
+    let mtls = MutualTls::start().await;
+    // The function's Secrets Manager client, through a proxy that will stall it.
+    let proxy = Proxy::start(&moto::moto_url()).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&moto::sdk_config(&proxy.url).await);
+    let name = format!("probe-stalled-{}", std::process::id());
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(mtls.client_ca.issue_client_pem("probe"))
+        .send()
+        .await
+        .expect("CreateSecret");
+    let clock = TestClock(Arc::new(Mutex::new(Instant::now())));
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let written = Arc::clone(&lines);
+    let prober = Prober::with_secret_store_and_clock(
+        mtls.config(&[("PROBE_CLIENT_CERT_SECRET", &name)]),
+        SecretsManagerStore::new(secrets),
+        clock.clone(),
+    )
+    .await
+    .expect("read at initialisation")
+    .with_metrics_writer(Box::new(move |metrics| {
+        written.lock().expect("lines").push(metrics.to_json_line(0));
+        Ok(())
+    }));
+
+    // Fifteen minutes on, Secrets Manager accepts the read and never answers.
+    proxy.inject(Rule::on("GetSecretValue", Fault::Hang));
+    *clock.0.lock().expect("clock") += SECRET_MAX_AGE;
+    let deadline = Duration::from_secs(10);
+    let started = Instant::now();
+    let summary = prober.run(lambda_deadline_in(deadline)).await;
+    let elapsed = started.elapsed();
+
+    assert!(summary.healthy, "{summary:#?}");
+    assert!(
+        elapsed < SECRET_REFRESH_TIMEOUT + Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    assert_eq!(
+        mtls.server.requests().len(),
+        1,
+        "the last good certificate was presented"
+    );
+    let lines = lines.lock().expect("lines").clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line: Value = serde_json::from_str(&lines[0]).expect("EMF line");
+    assert_eq!(line["Healthy"], 1.0, "{line}");
+    assert_eq!(
+        proxy.faults().len(),
+        1,
+        "one read tried: {:?}",
+        proxy.faults()
+    );
+
+    // The next run backs off: no read, no wait.
+    let started = Instant::now();
+    assert!(prober.run(lambda_deadline_in(deadline)).await.healthy);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(proxy.faults().len(), 1);
+}
+
+#[tokio::test]
+async fn a_probe_that_outlasts_its_deadline_still_writes_unhealthy_in_time() {
+    let fixture = Fixture::start().await;
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let written = Arc::clone(&lines);
+    let mut config = fixture.config("/hang");
+    config.timeout = Duration::from_secs(20);
+    let prober = Prober::new(config)
+        .expect("valid configuration")
+        .with_metrics_writer(Box::new(move |metrics| {
+            written.lock().expect("lines").push(metrics.to_json_line(0));
+            Ok(())
+        }));
+    let started = Instant::now();
+    let summary = prober.run(lambda_deadline_in(Duration::from_secs(4))).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!summary.healthy);
+    assert!(summary.error.unwrap_or_default().contains("deadline"));
+    let line: Value = serde_json::from_str(&lines.lock().expect("lines")[0]).expect("EMF line");
+    assert_eq!(line["Healthy"], 0.0, "{line}");
+}
+
 #[tokio::test]
 async fn a_missing_secret_fails_initialisation_naming_the_variable() {
     let mtls = MutualTls::start().await;
@@ -789,9 +898,14 @@ async fn an_observe_request_reports_the_answer_and_whose_load_balancer_it_is() {
         "eu-central-1": "internal-there.elb.test",
     }}});
 
-    let seen = frontdoor::probe::handle(&prober, &resolver, &request)
-        .await
-        .expect("a valid request");
+    let seen = frontdoor::probe::handle(
+        &prober,
+        &resolver,
+        &request,
+        lambda_deadline_in(Duration::from_secs(30)),
+    )
+    .await
+    .expect("a valid request");
 
     assert_eq!(seen["domainName"], CONNECT_TO_HOST);
     assert_eq!(seen["addresses"], json!(["127.0.0.1"]));
@@ -817,9 +931,14 @@ async fn a_malformed_observe_request_is_refused_naming_the_field_and_probes_noth
         (json!({"observe": {"loadBalancers": {}}}), "loadBalancers"),
         (json!({"observe": {"regions": ["eu-west-1"]}}), "regions"),
     ] {
-        let error = frontdoor::probe::handle(&prober, &resolver, &request)
-            .await
-            .expect_err("refused");
+        let error = frontdoor::probe::handle(
+            &prober,
+            &resolver,
+            &request,
+            lambda_deadline_in(Duration::from_secs(30)),
+        )
+        .await
+        .expect_err("refused");
         assert!(error.to_string().contains(field), "{request}: {error}");
     }
     // Nothing was probed, so no metric was written: only a run probes and emits.

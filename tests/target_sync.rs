@@ -2,6 +2,9 @@
 
 use frontdoor::aws::{Ec2Endpoints, ElbTargets};
 use frontdoor::dns::HickoryResolver;
+use frontdoor::plan::group_tags::MAX_GROUP_TAGS;
+use frontdoor::plan::hostname::Grace;
+use frontdoor::plan::unseen::{MAX_STATE_TAGS, state_from_tags};
 use frontdoor::sync::BindingReport;
 use frontdoor::sync::{Binding, Scope, Source, Syncer};
 use frontdoor_tests::dns::{Answer, DnsServer};
@@ -9,6 +12,7 @@ use frontdoor_tests::moto::{Account, Vpc, moto_url};
 use frontdoor_tests::proxy::Proxy;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 const WRITES: [&str; 2] = ["RegisterTargets", "DeregisterTargets"];
@@ -373,12 +377,27 @@ struct OnPremises {
     vpc: Vpc,
 }
 
+/// The no-flap rule counting every run, as the demo runs it: the tests make
+/// their runs back to back.
+const EVERY_RUN: Grace = Grace {
+    runs: 3,
+    interval: Duration::ZERO,
+};
+
 impl OnPremises {
     async fn new() -> Self {
+        Self::with_grace(EVERY_RUN).await
+    }
+
+    async fn with_grace(grace: Grace) -> Self {
         let account = Account::new().await;
         let proxy = Proxy::start(&moto_url()).await;
         let dns = DnsServer::start().await;
-        let syncer = account.via(&proxy.url).await.syncer_asking(dns.addr);
+        let syncer = account
+            .via(&proxy.url)
+            .await
+            .syncer_asking(dns.addr)
+            .with_grace(grace);
         let vpc = account.vpc(2).await;
         let group = account.target_group(&vpc, "onprem").await;
         Self {
@@ -401,9 +420,16 @@ impl OnPremises {
 
     /// One scheduled run; its report of the binding, failed or not.
     async fn run(&self) -> BindingReport {
+        self.run_with(&self.syncer).await
+    }
+
+    /// One scheduled run by another syncer on the same account and server.
+    async fn run_with(
+        &self,
+        syncer: &Syncer<Ec2Endpoints, ElbTargets, HickoryResolver>,
+    ) -> BindingReport {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let mut report = self
-            .syncer
+        let mut report = syncer
             .run(std::slice::from_ref(&self.binding), &Scope::All, deadline)
             .await;
         report.bindings.remove(0)
@@ -413,22 +439,15 @@ impl OnPremises {
         self.account.ips_on(self.group(), 443).await
     }
 
-    /// The no-flap state on the group: `frontdoor:unseen:*` tags.
-    async fn unseen(&self) -> BTreeMap<String, String> {
-        let output = self
-            .account
-            .elb
-            .describe_tags()
-            .resource_arns(self.group())
-            .send()
-            .await
-            .unwrap();
-        output.tag_descriptions()[0]
-            .tags()
-            .iter()
-            .filter(|t| t.key().unwrap_or_default().starts_with("frontdoor:unseen:"))
-            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
-            .collect()
+    /// The group's tags.
+    async fn tags(&self) -> BTreeMap<String, String> {
+        self.account.tags(self.group()).await
+    }
+
+    /// The no-flap state on the group, decoded from its `frontdoor:unseen:*`
+    /// tags: the held addresses' counts.
+    async fn unseen(&self) -> BTreeMap<IpAddr, u32> {
+        state_from_tags(&self.tags().await, 443).unseen.runs
     }
 
     /// The body of the first `RegisterTargets` request that reached moto.
@@ -452,6 +471,16 @@ impl OnPremises {
         .map(|w| self.proxy.count(w))
         .sum()
     }
+}
+
+/// The group's addresses, sorted as [`strings`] sorts.
+fn strings_of(mut ips: Vec<String>) -> Vec<String> {
+    ips.sort();
+    ips
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
 }
 
 fn strings(ips: &[&str]) -> Vec<String> {
@@ -490,16 +519,7 @@ async fn a_hostname_binding_registers_its_addresses_for_all_zones_and_follows_a_
     assert_eq!(f.ips().await, strings(&ONPREM[..3]));
     assert_eq!(
         f.unseen().await,
-        BTreeMap::from([
-            (
-                "frontdoor:unseen:443:192.168.10.1".to_owned(),
-                "1".to_owned()
-            ),
-            (
-                "frontdoor:unseen:443:192.168.10.2".to_owned(),
-                "1".to_owned()
-            ),
-        ])
+        BTreeMap::from([(ip(ONPREM[0]), 1), (ip(ONPREM[1]), 1)])
     );
     assert_eq!(f.run().await.deregistered, 0);
     let report = f.run().await;
@@ -509,6 +529,114 @@ async fn a_hostname_binding_registers_its_addresses_for_all_zones_and_follows_a_
         f.unseen().await.is_empty(),
         "the state goes with the addresses"
     );
+}
+
+#[tokio::test]
+async fn runs_within_the_interval_count_one_absence_and_interval_zero_counts_each_run() {
+    // The template's rule: 3 runs, counted 50 s apart at least.
+    let f = OnPremises::with_grace(frontdoor::dns::DEFAULT_GRACE).await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    f.run().await;
+    f.dns.set_addresses(HOST, &ONPREM[..1]);
+    // A duplicate delivery and overlapping runs, all within a few seconds.
+    for run in 0..4 {
+        let report = f.run().await;
+        assert_eq!(
+            (report.deregistered, report.held),
+            (0, 1),
+            "run {run}: {report:?}"
+        );
+    }
+    assert_eq!(f.unseen().await, BTreeMap::from([(ip(ONPREM[1]), 1)]));
+
+    // With the interval 0, each run counts: the second and third absences.
+    let every_run = f
+        .account
+        .via(&f.proxy.url)
+        .await
+        .syncer_asking(f.dns.addr)
+        .with_grace(EVERY_RUN);
+    assert_eq!(f.run_with(&every_run).await.deregistered, 0);
+    assert_eq!(f.unseen().await, BTreeMap::from([(ip(ONPREM[1]), 2)]));
+    assert_eq!(f.run_with(&every_run).await.deregistered, 1);
+    assert_eq!(f.ips().await, strings(&ONPREM[..1]));
+}
+
+#[tokio::test]
+async fn sixty_held_addresses_fit_the_state_and_the_groups_other_tags_are_untouched() {
+    let f = OnPremises::new().await;
+    let others = BTreeMap::from([
+        ("team".to_owned(), "payments".to_owned()),
+        ("cost-centre".to_owned(), "cc-17".to_owned()),
+        (
+            "frontdoor:stack".to_owned(),
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1".to_owned(),
+        ),
+    ]);
+    f.account.tag(f.group(), &others).await;
+    let all: Vec<String> = (1..=61).map(|n| format!("192.168.30.{n}")).collect();
+    let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    f.dns.set_addresses(HOST, &all_refs);
+    assert_eq!(f.run().await.registered, 61);
+
+    // The name drops 60 of them: all held, their state in a few tags.
+    f.dns.set_addresses(HOST, &all_refs[..1]);
+    let report = f.run().await;
+    assert_eq!(
+        (report.held, report.skipped.clone()),
+        (60, None),
+        "{report:?}"
+    );
+    let tags = f.tags().await;
+    let state_tags = tags
+        .keys()
+        .filter(|k| k.starts_with("frontdoor:unseen:"))
+        .count();
+    assert!(state_tags <= MAX_STATE_TAGS, "{state_tags} state tags");
+    assert!(
+        tags.len() <= MAX_GROUP_TAGS,
+        "{} tags on the group",
+        tags.len()
+    );
+    let unseen = f.unseen().await;
+    assert_eq!(unseen.len(), 60);
+    assert!(unseen.values().all(|&runs| runs == 1), "{unseen:?}");
+    for (key, value) in &others {
+        assert_eq!(tags.get(key), Some(value), "{key} is untouched");
+    }
+
+    // The third run without them deregisters them, and the state goes.
+    f.run().await;
+    assert_eq!(f.run().await.deregistered, 60);
+    let tags = f.tags().await;
+    assert_eq!(tags, others, "only the group's own tags are left");
+}
+
+#[tokio::test]
+async fn a_state_that_would_pass_elbs_tag_limit_fails_before_any_write() {
+    let f = OnPremises::new().await;
+    f.dns.set_addresses(HOST, &ONPREM[..2]);
+    f.run().await;
+    // 50 tags already: the state's first tag would be the 51st.
+    let full: BTreeMap<String, String> = (0..50)
+        .map(|n| (format!("team:{n}"), "v".to_owned()))
+        .collect();
+    f.account.tag(f.group(), &full).await;
+    f.dns.set_addresses(HOST, &ONPREM[2..3]);
+    f.proxy.reset();
+    let report = f.run().await;
+    let skipped = report.skipped.clone().unwrap_or_default();
+    assert!(
+        skipped.contains("over ELB's 50") && skipped.contains(f.group()),
+        "{report:?}"
+    );
+    assert_eq!(
+        f.writes(),
+        0,
+        "not even the new address: {:?}",
+        f.proxy.counts()
+    );
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
 }
 
 #[tokio::test]
@@ -584,6 +712,76 @@ async fn no_answer_never_empties_the_group() {
     assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
 }
 
+/// 80 on-premises addresses: their A records (16 bytes each) do not fit the
+/// client's 1,232-byte EDNS payload, so the server truncates the UDP answer.
+fn eighty_addresses() -> Vec<String> {
+    (1..=80).map(|n| format!("192.168.20.{n}")).collect()
+}
+
+#[tokio::test]
+async fn a_truncated_answer_is_asked_again_over_tcp_and_without_tcp_is_no_evidence() {
+    let f = OnPremises::new().await;
+    let all = eighty_addresses();
+    let all_refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    f.dns.set_addresses(HOST, &all_refs);
+
+    // TCP answers: the whole set is registered.
+    let report = f.run().await;
+    assert_eq!(
+        (report.registered, report.skipped.clone()),
+        (80, None),
+        "{report:?}"
+    );
+    assert!(
+        f.dns.tcp_queries(HOST) > 0,
+        "the truncated answer was asked again over TCP"
+    );
+    assert_eq!(strings_of(f.ips().await), strings(&all_refs));
+
+    // TCP refused: a truncated answer holds only part of the set, so it is no
+    // evidence of absence, over more runs than the grace.
+    f.dns.set_tcp(false);
+    f.proxy.reset();
+    for run in 0..5 {
+        let report = f.run().await;
+        let skipped = report.skipped.clone().unwrap_or_default();
+        assert!(skipped.contains("truncated"), "run {run}: {report:?}");
+        assert_eq!(report.deregistered, 0, "run {run}: {report:?}");
+    }
+    assert_eq!(strings_of(f.ips().await), strings(&all_refs));
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+}
+
+#[tokio::test]
+async fn an_alias_is_followed_to_its_targets_addresses() {
+    let f = OnPremises::new().await;
+    // A CNAME whose target's records the server leaves out, as for a target
+    // outside its zone: the client asks again for the target.
+    f.dns
+        .set(HOST, Answer::AliasOnly("lb.onprem.example".into()));
+    f.dns.set(
+        "lb.onprem.example",
+        Answer::Alias("lb-1.dc.onprem.example".into()),
+    );
+    f.dns.set_addresses("lb-1.dc.onprem.example", &ONPREM[..2]);
+    let report = f.run().await;
+    assert_eq!(
+        (report.registered, report.skipped.clone()),
+        (2, None),
+        "{report:?}"
+    );
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
+
+    // A loop is an error, and changes nothing.
+    f.dns
+        .set("lb-1.dc.onprem.example", Answer::Alias(HOST.into()));
+    f.proxy.reset();
+    let report = f.run().await;
+    assert!(report.skipped.unwrap_or_default().contains("CNAME"));
+    assert_eq!(f.ips().await, strings(&ONPREM[..2]));
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
+}
+
 #[tokio::test]
 async fn an_address_inside_the_vpc_keeps_its_zone_and_a_public_one_is_never_registered() {
     let f = OnPremises::new().await;
@@ -621,6 +819,37 @@ async fn an_ipv6_group_gets_the_names_aaaa_records_only() {
         f.account.ips_on(&group, 443).await,
         strings(&["fd00:10::1", "fd00:10::2"])
     );
+}
+
+/// ELB may spell an IPv6 target otherwise than EC2 spells the interface's
+/// address; both are parsed, so the same address is the same target.
+#[tokio::test]
+async fn an_ipv6_target_spelled_out_in_full_is_the_endpoints_address() {
+    let f = Fixture::new().await;
+    let endpoint = f.account.endpoint(&f.vpc, 2).await;
+    let ipv6 = f.account.make_dual_stack(&endpoint).await;
+    let group = f.account.ipv6_target_group(&f.vpc, "v6").await;
+    for address in &ipv6 {
+        let full = address.replace("::", ":0:0:0:");
+        assert_ne!(&full, address);
+        f.account.register(&group, &full, 443).await;
+    }
+    let binding = Binding {
+        source: Source::VpcEndpointId(endpoint),
+        target_group_arns: vec![group],
+        port: 443,
+    };
+    let report = f
+        .syncer
+        .handle(std::slice::from_ref(&binding), "Frontdoor", &scheduled(), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.bindings[0].unchanged, report.bindings[0].registered),
+        (2, 0),
+        "{report:?}"
+    );
+    assert_eq!(f.writes(), 0, "{:?}", f.proxy.counts());
 }
 
 #[tokio::test]

@@ -189,6 +189,7 @@ pub struct Events {
     pub response_url: String,
     pub resource_type: String,
     pub logical_resource_id: String,
+    pub stack_id: String,
 }
 
 impl Events {
@@ -197,6 +198,23 @@ impl Events {
             response_url: response_url.url.clone(),
             resource_type: resource_type.to_owned(),
             logical_resource_id: logical_resource_id.to_owned(),
+            stack_id: STACK_ID.to_owned(),
+        }
+    }
+
+    /// The same resource under another logical id: a rename.
+    pub fn renamed(&self, logical_resource_id: &str) -> Self {
+        Self {
+            logical_resource_id: logical_resource_id.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// The same resource in another stack.
+    pub fn in_stack(&self, stack_id: &str) -> Self {
+        Self {
+            stack_id: stack_id.to_owned(),
+            ..self.clone()
         }
     }
 
@@ -208,7 +226,7 @@ impl Events {
             "RequestType": request_type,
             "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:frontdoor-test-fn",
             "ResponseURL": self.response_url,
-            "StackId": STACK_ID,
+            "StackId": self.stack_id,
             "RequestId": format!("{request_type}-{}", std::process::id()),
             "LogicalResourceId": self.logical_resource_id,
             "ResourceType": self.resource_type,

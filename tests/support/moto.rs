@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, PrefixListId, SecurityGroupRule, Tag, VpcEndpointType,
 };
 use aws_sdk_elasticloadbalancingv2::types::{
-    ProtocolEnum, TargetDescription, TargetGroupIpAddressTypeEnum, TargetTypeEnum,
+    ProtocolEnum, Tag as ElbTag, TargetDescription, TargetGroupIpAddressTypeEnum, TargetTypeEnum,
 };
 use frontdoor::aws::config::ClientSettings;
 use frontdoor::aws::security_groups::Ec2SecurityGroups;
@@ -17,7 +17,7 @@ use frontdoor::dns::HickoryResolver;
 use frontdoor::resources::endpoint_targets::EndpointTargets;
 use frontdoor::resources::prefix_list_ingress::PrefixListIngress;
 use frontdoor::sync::Syncer;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -340,6 +340,37 @@ impl Account {
             .into_iter()
             .filter_map(|t| t.strip_suffix(&suffix).map(str::to_owned))
             .collect()
+    }
+
+    /// The group's tags.
+    pub async fn tags(&self, arn: &str) -> BTreeMap<String, String> {
+        let output = self
+            .elb
+            .describe_tags()
+            .resource_arns(arn)
+            .send()
+            .await
+            .unwrap();
+        output.tag_descriptions()[0]
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect()
+    }
+
+    /// Tags the group by hand, as its owners would.
+    pub async fn tag(&self, arn: &str, tags: &BTreeMap<String, String>) {
+        let tags: Vec<ElbTag> = tags
+            .iter()
+            .map(|(k, v)| ElbTag::builder().key(k).value(v).build())
+            .collect();
+        self.elb
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn register(&self, arn: &str, ip: &str, port: u16) {

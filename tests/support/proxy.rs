@@ -163,7 +163,7 @@ pub struct Draws(u64);
 impl Draws {
     pub fn new(seed: u64, key: &str, n: u64) -> Self {
         Self(splitmix(
-            seed ^ frontdoor::plan::ingress::fnv1a(key) ^ splitmix(n),
+            seed ^ frontdoor::plan::owner::fnv1a(key) ^ splitmix(n),
         ))
     }
 

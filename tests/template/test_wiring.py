@@ -257,6 +257,7 @@ READS = {
     "EniTargetsRole": [
         "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeVpcEndpoints",
+        "elasticloadbalancing:DescribeTags",
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
     ],
@@ -276,9 +277,8 @@ READS = {
 )
 def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role: str, log_group: str) -> None:
     s = statements(scenario, role)
-    # target-sync also keeps its no-flap state in tags of its target groups.
-    tags = {"TagOwnTargetGroups"} if role == "TargetSyncRole" else set()
-    assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets"} | tags
+    # Both tag their target groups: eni-targets with its claims, target-sync with its no-flap state.
+    assert set(s) == {"Logs", "ReadEndpointAndTargets", "WriteTargets", "TagOwnTargetGroups"}
     assert sorted_actions(s["WriteTargets"]) == [
         "elasticloadbalancing:DeregisterTargets",
         "elasticloadbalancing:RegisterTargets",
@@ -293,14 +293,20 @@ def test_target_writers_may_write_only_the_target_group(scenario: Rendered, role
     assert _listify(s["Logs"]["Resource"]) == [{"Fn::GetAtt": [log_group, "Arn"]}]
 
 
-def test_target_sync_may_tag_only_its_own_groups_with_its_state_tags(scenario: Rendered) -> None:
-    tag = statements(scenario, "TargetSyncRole")["TagOwnTargetGroups"]
+@pytest.mark.parametrize(
+    "role,keys", [("EniTargetsRole", "frontdoor:owner:*"), ("TargetSyncRole", "frontdoor:unseen:*")]
+)
+def test_target_writers_may_tag_only_their_own_groups_with_their_own_keys(
+    scenario: Rendered, role: str, keys: str
+) -> None:
+    tag = statements(scenario, role)["TagOwnTargetGroups"]
     assert sorted_actions(tag) == ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"]
     assert _listify(tag["Resource"]) == [TARGET_GROUPS]
-    # This stack's groups, and only frontdoor:unseen:* keys, present (never a request without keys).
+    # This stack's groups, and only the function's own keys (eni-targets' claims, target-sync's
+    # no-flap state), present (never a request without keys).
     assert tag["Condition"] == {
         "StringEquals": {"aws:ResourceTag/frontdoor:stack": STACK_ID},
-        "ForAllValues:StringLike": {"aws:TagKeys": "frontdoor:unseen:*"},
+        "ForAllValues:StringLike": {"aws:TagKeys": keys},
         "Null": {"aws:TagKeys": "false"},
     }
 
@@ -1130,8 +1136,11 @@ def expected_target_sync_egress(r: Rendered) -> list[str]:
         )
     if p["OnPremisesDnsServer"]:
         ip, port = p["OnPremisesDnsServer"].split(":")
-        # UDP only: target-sync's DNS client never falls back to TCP.
-        out.append(json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": "udp", "FromPort": int(port), "ToPort": int(port)}))
+        # UDP, and TCP for the truncated answers that target-sync's DNS client asks again over TCP.
+        for protocol in ("udp", "tcp"):
+            out.append(
+                json.dumps({"CidrIp": f"{ip}/32", "IpProtocol": protocol, "FromPort": int(port), "ToPort": int(port)})
+            )
     return sorted(out)
 
 

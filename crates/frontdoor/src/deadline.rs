@@ -47,21 +47,25 @@ impl Budget {
     }
 
     /// The instant by which the invocation must have ended: the Lambda
-    /// deadline (epoch milliseconds, seen at `now`), or, when that is unknown
-    /// or too close to leave the safety margin, the fallback budget plus the
-    /// margin from now.
+    /// deadline (epoch milliseconds, seen at `now`), however close; only when
+    /// it is unknown (missing, or already past, as `cargo lambda watch`'s
+    /// relative value reads) the fallback budget plus the margin from now. A
+    /// budget never outlives the real deadline.
     pub fn end(&self, lambda_deadline_ms: u64, now: SystemTime) -> Instant {
         let remaining = (SystemTime::UNIX_EPOCH + Duration::from_millis(lambda_deadline_ms))
             .duration_since(now)
             .ok()
-            .filter(|r| *r > self.safety_margin)
+            .filter(|r| !r.is_zero())
             .unwrap_or(self.fallback + self.safety_margin);
         Instant::now() + remaining
     }
 
-    /// The instant by which the work must be done: the end less the margin.
+    /// The instant by which the work must be done: the end less the margin
+    /// (already past when less than the margin is left: no work starts).
     pub fn deadline(&self, lambda_deadline_ms: u64, now: SystemTime) -> Instant {
-        self.end(lambda_deadline_ms, now) - self.safety_margin
+        self.end(lambda_deadline_ms, now)
+            .checked_sub(self.safety_margin)
+            .unwrap_or_else(Instant::now)
     }
 }
 
@@ -83,5 +87,19 @@ mod tests {
             left <= Duration::from_secs(25) && left > Duration::from_secs(24),
             "{left:?}"
         );
+    }
+
+    #[test]
+    fn a_deadline_closer_than_the_margin_is_never_outlived() {
+        let budget = Budget::default();
+        let now = SystemTime::now();
+        let in_3s = now.duration_since(SystemTime::UNIX_EPOCH).unwrap() + Duration::from_secs(3);
+        let end = budget.end(in_3s.as_millis() as u64, now);
+        assert!(
+            end <= Instant::now() + Duration::from_secs(3),
+            "{:?}",
+            end - Instant::now()
+        );
+        assert!(budget.deadline(in_3s.as_millis() as u64, now) <= Instant::now());
     }
 }

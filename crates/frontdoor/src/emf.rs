@@ -46,6 +46,10 @@ struct Metric {
     value: f64,
 }
 
+/// Where a run's metrics go: an EMF line on stdout in Lambda
+/// ([`MetricSet::emit`]), elsewhere in tests.
+pub type MetricsWriter = Box<dyn Fn(&MetricSet) -> std::io::Result<()> + Send + Sync>;
+
 /// A set of metrics that share a namespace and one set of dimensions, written as
 /// one EMF line.
 #[derive(Debug, Clone, PartialEq)]

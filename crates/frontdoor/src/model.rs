@@ -4,6 +4,7 @@
 //! translate.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 /// An interface VPC endpoint, as far as this project cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub struct NetworkInterface {
 /// An IP target on a port.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Target {
-    pub ip: String,
+    pub ip: IpAddr,
     pub port: u16,
     /// Outside the target group's VPC subnets (on premises): ELB needs the
     /// Availability Zone `all` for it, and refuses `all` for an address inside.

@@ -22,15 +22,19 @@ pub struct Permission {
     pub resource: Resource,
 }
 
-/// eni-targets (Custom::EndpointTargets): `aws/ec2.rs`, `aws/elb.rs`.
+/// eni-targets (Custom::EndpointTargets): `aws/ec2.rs`, `aws/elb.rs`, and
+/// `aws/elb_tags.rs` (its claims on the target groups).
 #[rustfmt::skip]
 pub const ENI_TARGETS: &[Permission] = &[
     Permission { action: "ec2:DescribeVpcEndpoints", resource: Resource::Any },
     Permission { action: "ec2:DescribeNetworkInterfaces", resource: Resource::Any },
     Permission { action: "elasticloadbalancing:DescribeTargetGroups", resource: Resource::Any },
     Permission { action: "elasticloadbalancing:DescribeTargetHealth", resource: Resource::Any },
+    Permission { action: "elasticloadbalancing:DescribeTags", resource: Resource::Any },
     Permission { action: "elasticloadbalancing:RegisterTargets", resource: Resource::TargetGroup },
     Permission { action: "elasticloadbalancing:DeregisterTargets", resource: Resource::TargetGroup },
+    Permission { action: "elasticloadbalancing:AddTags", resource: Resource::TargetGroup },
+    Permission { action: "elasticloadbalancing:RemoveTags", resource: Resource::TargetGroup },
 ];
 
 /// target-sync: the adapters of eni-targets, and for hostname bindings
@@ -102,7 +106,7 @@ mod tests {
         (
             "aws/elb_tags.rs",
             include_str!("aws/elb_tags.rs"),
-            &["target-sync"],
+            &["eni-targets", "target-sync"],
         ),
         (
             "aws/security_groups.rs",

@@ -104,7 +104,8 @@ pub trait TargetRegistry: Send + Sync {
     }
 }
 
-/// Tags on target groups: where hostname bindings keep their state.
+/// Tags on target groups: where hostname bindings keep their state, and
+/// `Custom::EndpointTargets` its claims.
 pub trait TargetGroupTags: Send + Sync {
     /// The tags of each group, by ARN; a group without tags may be left out.
     fn tags(
@@ -137,6 +138,14 @@ pub enum DnsError {
     ServerFailure { name: String, code: String },
     #[error("no DNS answer for {name} in time")]
     Timeout { name: String },
+    /// A truncated UDP answer holds only part of the set, and asking again
+    /// over TCP failed: no evidence of which addresses the name has.
+    #[error(
+        "the DNS answer for {name} was truncated and asking again over TCP failed ({message}); a partial answer is no evidence"
+    )]
+    Truncated { name: String, message: String },
+    #[error("{name} is an alias of an alias more than {hops} times (a CNAME chain or loop)")]
+    AliasChain { name: String, hops: usize },
     #[error("the DNS query for {name} failed: {message}")]
     Other { name: String, message: String },
 }

@@ -27,7 +27,8 @@ async fn main() -> Result<(), Error> {
     let (prober, resolver) = (&prober, &resolver);
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        frontdoor::probe::handle(prober, resolver, &event.payload).await
+        let payload = &event.payload;
+        frontdoor::probe::handle(prober, resolver, payload, event.context.deadline).await
     }))
     .await
 }

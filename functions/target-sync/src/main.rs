@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let namespace = frontdoor::config::metric_namespace_from_env()
         .inspect_err(|err| tracing::error!("{err}"))?;
     let budget = Budget::from_env().inspect_err(|err| tracing::error!("{err}"))?;
-    let grace_runs = dns::grace_runs_from_env().inspect_err(|err| tracing::error!("{err}"))?;
+    let grace = dns::grace_from_env().inspect_err(|err| tracing::error!("{err}"))?;
     let resolver = dns::dns_server_from_env()
         .map(HickoryResolver::new)
         .inspect_err(|err| tracing::error!("{err}"))?;
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
         resolver,
     )
     .with_budget(budget)
-    .with_grace_runs(grace_runs);
+    .with_grace(grace);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (syncer, bindings, namespace) = (&syncer, &bindings, &namespace);
         async move {

@@ -51,6 +51,8 @@ fn every_variable_is_checked_at_initialisation_and_named() {
         ("FRONTDOOR_DNS_SERVER", "10.0.0.2"),
         ("FRONTDOOR_DNS_GRACE_RUNS", "0"),
         ("FRONTDOOR_DNS_GRACE_RUNS", "three"),
+        ("FRONTDOOR_DNS_GRACE_INTERVAL_SECS", "a minute"),
+        ("FRONTDOOR_DNS_GRACE_INTERVAL_SECS", "86400"),
     ] {
         let (ok, text) = start(Some(good), &[(var, value)]);
         assert!(!ok, "{var}={value} was accepted: {text}");

@@ -60,7 +60,7 @@ fn descriptions(targets: &[Target]) -> Vec<TargetDescription> {
         .iter()
         .map(|t| {
             TargetDescription::builder()
-                .id(&t.ip)
+                .id(t.ip.to_string())
                 .port(i32::from(t.port))
                 .set_availability_zone(t.all_zones.then(|| ALL_ZONES.to_owned()))
                 .build()
@@ -97,9 +97,10 @@ impl TargetRegistry for ElbTargets {
                     .target_health()
                     .and_then(|h| h.state())
                     .map_or(TargetState::Unknown, target_state);
+                // An id that is not an address (an instance) is no IP target of ours.
                 Some(RegisteredTarget {
                     target: Target {
-                        ip: target.id()?.to_owned(),
+                        ip: target.id()?.parse().ok()?,
                         port,
                         all_zones: target.availability_zone() == Some(ALL_ZONES),
                     },

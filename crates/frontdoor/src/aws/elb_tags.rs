@@ -1,5 +1,5 @@
 //! [`TargetGroupTags`] on Elastic Load Balancing v2: where hostname bindings
-//! keep their no-flap state.
+//! keep their no-flap state, and `Custom::EndpointTargets` its claims.
 
 use super::{ElbTargets, sdk_error};
 use crate::ports::{AwsError, TargetGroupTags};

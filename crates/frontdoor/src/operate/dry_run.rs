@@ -194,7 +194,7 @@ impl<R: TargetRegistry> TargetRegistry for DryRun<R> {
     async fn register(&self, arn: &str, targets: &[Target]) -> Result<(), AwsError> {
         self.record(targets.iter().map(|t| PlannedWrite::Register {
             target_group_arn: arn.to_owned(),
-            ip: t.ip.clone(),
+            ip: t.ip.to_string(),
             port: t.port,
         }));
         Ok(())
@@ -203,7 +203,7 @@ impl<R: TargetRegistry> TargetRegistry for DryRun<R> {
     async fn deregister(&self, arn: &str, targets: &[Target]) -> Result<(), AwsError> {
         self.record(targets.iter().map(|t| PlannedWrite::Deregister {
             target_group_arn: arn.to_owned(),
-            ip: t.ip.clone(),
+            ip: t.ip.to_string(),
             port: t.port,
         }));
         Ok(())

@@ -171,7 +171,7 @@ where
         Ok(Some(targets)) => targets
             .into_iter()
             .map(|t| TargetStatus {
-                ip: t.target.ip,
+                ip: t.target.ip.to_string(),
                 port: t.target.port,
                 state: t.state,
             })

@@ -33,9 +33,9 @@ impl EndpointIps {
         self.ips.iter().map(IpAddr::to_string).collect()
     }
 
-    /// The IPs as a set of text, for the target planners.
-    pub fn ip_set(&self) -> BTreeSet<String> {
-        self.ips.iter().map(IpAddr::to_string).collect()
+    /// The IPs as a set, for the target planners.
+    pub fn ip_set(&self) -> BTreeSet<IpAddr> {
+        self.ips.iter().copied().collect()
     }
 }
 

@@ -6,108 +6,96 @@
 //! name's. The rule:
 //! - an answered address is registered on the first run that sees it;
 //! - a registered address is deregistered only once it has been missing from
-//!   every answer for `grace_runs` consecutive runs.
+//!   every answer for `grace.runs` counted runs in a row;
+//! - a run counts an absence only when `grace.interval` has passed since the
+//!   last counted one, so that a duplicate delivery of the schedule's event,
+//!   or two runs that overlap, count one absence, not two.
 //!
-//! How many runs each registered address has been missing is the state. It
-//! lives on the target group itself, as tags, because every run may be a cold
-//! start and the group is the one thing each run reads anyway.
+//! How many runs each registered address has been missing, and when the last
+//! absence was counted, is the state ([`super::unseen`]). It lives on the
+//! target group itself, as tags, because every run may be a cold start and
+//! the group is the one thing each run reads anyway.
 
 use super::targets::{TargetPlan, present_on};
+use super::unseen::Unseen;
 use crate::model::{RegisteredTarget, Target};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::time::Duration;
 
-/// The prefix of the state tags: `frontdoor:unseen:<port>:<ip>` = runs missing.
-pub const UNSEEN_TAG_PREFIX: &str = "frontdoor:unseen:";
-
-/// The runs each registered address has been missing from the answers, by address.
-pub type Unseen = BTreeMap<IpAddr, u32>;
-
-/// The tag key that holds `ip`'s count on `port`. The port comes first: an IPv6
-/// address holds colons too.
-pub fn unseen_tag_key(port: u16, ip: IpAddr) -> String {
-    format!("{UNSEEN_TAG_PREFIX}{port}:{ip}")
+/// The no-flap rule's settings: `FRONTDOOR_DNS_GRACE_RUNS` and
+/// `FRONTDOOR_DNS_GRACE_INTERVAL_SECS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grace {
+    /// Counted runs an address must be missing before it goes, at least 1.
+    pub runs: u32,
+    /// How long after a counted absence the next may be counted; zero counts
+    /// every run.
+    pub interval: Duration,
 }
 
-/// The state of `port` in a target group's tags. Tags of other ports, and
-/// tags that do not parse (set by hand), are not this binding's state.
-pub fn unseen_from_tags(tags: &BTreeMap<String, String>, port: u16) -> Unseen {
-    let prefix = format!("{UNSEEN_TAG_PREFIX}{port}:");
-    tags.iter()
-        .filter_map(|(key, value)| {
-            let ip = key.strip_prefix(&prefix)?.parse().ok()?;
-            Some((ip, value.parse().ok()?))
-        })
-        .collect()
-}
-
-/// The writes of one run for one target group.
+/// The writes of one run for one target group, and the state after it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostnamePlan {
     pub targets: TargetPlan,
-    /// State tags to write (key → runs missing).
-    pub set_tags: BTreeMap<String, String>,
-    /// State tags to remove: their address was answered again, or is gone.
-    pub remove_tags: Vec<String>,
+    /// The state to store: the held addresses' counts, and when counted.
+    pub unseen: Unseen,
     /// Registered addresses missing from the answer but kept, within grace.
     pub held: usize,
 }
 
-impl HostnamePlan {
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty() && self.set_tags.is_empty() && self.remove_tags.is_empty()
-    }
-}
-
-/// The plan of one run: `answer` is the union of the run's DNS answers, of the
-/// group's address family, and never empty (the caller's never-empty guard:
-/// an empty or failed answer leaves the group and its state untouched).
-/// `all_zones` says which addresses lie outside the target group's VPC
-/// subnets, and so are registered for every Availability Zone.
+/// The plan of one run at `now` (seconds since the epoch): `answer` is the
+/// union of the run's DNS answers, of the group's address family, and never
+/// empty (the caller's never-empty guard: an empty or failed answer leaves
+/// the group and its state untouched). `all_zones` says which addresses lie
+/// outside the target group's VPC subnets, and so are registered for every
+/// Availability Zone.
 pub fn hostname_plan(
     answer: &BTreeSet<IpAddr>,
     port: u16,
     current: &[RegisteredTarget],
     unseen: &Unseen,
-    grace_runs: u32,
+    grace: Grace,
+    now: u64,
     all_zones: impl Fn(IpAddr) -> bool,
 ) -> HostnamePlan {
     if answer.is_empty() {
-        return HostnamePlan::default();
+        return HostnamePlan {
+            unseen: unseen.clone(),
+            ..HostnamePlan::default()
+        };
     }
-    let present: BTreeSet<IpAddr> = present_on(port, current)
-        .into_iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
+    let present = present_on(port, current);
     let target = |ip: IpAddr| Target {
-        ip: ip.to_string(),
+        ip,
         port,
         all_zones: all_zones(ip),
     };
+    let counts = unseen
+        .counted_at
+        .is_none_or(|at| now.saturating_sub(at) >= grace.interval.as_secs());
     let mut plan = HostnamePlan::default();
     plan.targets.register = answer.difference(&present).map(|&ip| target(ip)).collect();
     plan.targets.unchanged = answer.intersection(&present).count();
-    let mut unseen_now = Unseen::new();
+    let mut runs = BTreeMap::new();
     for &ip in present.difference(answer) {
-        let runs = unseen.get(&ip).copied().unwrap_or(0).saturating_add(1);
-        if runs >= grace_runs {
+        let before = unseen.runs.get(&ip).copied().unwrap_or(0);
+        let missing = before.saturating_add(u32::from(counts));
+        if missing >= grace.runs {
             plan.targets.deregister.push(target(ip));
         } else {
-            unseen_now.insert(ip, runs);
             plan.held += 1;
+            if missing > 0 {
+                runs.insert(ip, missing);
+            }
         }
     }
-    for (&ip, &runs) in &unseen_now {
-        if unseen.get(&ip) != Some(&runs) {
-            plan.set_tags
-                .insert(unseen_tag_key(port, ip), runs.to_string());
-        }
-    }
-    plan.remove_tags = unseen
-        .keys()
-        .filter(|ip| !unseen_now.contains_key(ip))
-        .map(|&ip| unseen_tag_key(port, ip))
-        .collect();
+    let counted_at = match (runs.is_empty(), counts) {
+        (true, _) => None,
+        (false, true) => Some(now),
+        (false, false) => unseen.counted_at,
+    };
+    plan.unseen = Unseen { counted_at, runs };
     plan
 }
 
@@ -118,16 +106,25 @@ mod tests {
     use proptest::prelude::*;
 
     const PORT: u16 = 443;
+    const MINUTE: u64 = 60;
 
     fn ip(last: u8) -> IpAddr {
         IpAddr::from([10, 1, 0, last])
+    }
+
+    /// The rule as the template runs it: 3 runs, counted 50 s apart at least.
+    fn grace(runs: u32) -> Grace {
+        Grace {
+            runs,
+            interval: Duration::from_secs(50),
+        }
     }
 
     fn registered(ips: &BTreeSet<IpAddr>) -> Vec<RegisteredTarget> {
         ips.iter()
             .map(|ip| RegisteredTarget {
                 target: Target {
-                    ip: ip.to_string(),
+                    ip: *ip,
                     port: PORT,
                     all_zones: true,
                 },
@@ -136,36 +133,39 @@ mod tests {
             .collect()
     }
 
-    /// One target group and its tags, as ELB would keep them across runs.
+    /// One target group and its state, as ELB would keep them across runs.
     #[derive(Default)]
     struct Group {
         targets: BTreeSet<IpAddr>,
-        tags: BTreeMap<String, String>,
+        unseen: Unseen,
     }
 
     impl Group {
-        /// One run against this answer; returns what it deregistered.
-        fn run(&mut self, answer: &BTreeSet<IpAddr>, grace: u32) -> Vec<IpAddr> {
-            let unseen = unseen_from_tags(&self.tags, PORT);
+        /// One run at `now` against this answer; returns what it deregistered.
+        fn run_at(&mut self, answer: &BTreeSet<IpAddr>, grace: Grace, now: u64) -> Vec<IpAddr> {
             let plan = hostname_plan(
                 answer,
                 PORT,
                 &registered(&self.targets),
-                &unseen,
+                &self.unseen,
                 grace,
+                now,
                 |_| true,
             );
-            let parse = |t: &Target| t.ip.parse::<IpAddr>().unwrap();
-            self.targets.extend(plan.targets.register.iter().map(parse));
-            let gone: Vec<IpAddr> = plan.targets.deregister.iter().map(parse).collect();
+            self.targets
+                .extend(plan.targets.register.iter().map(|t| t.ip));
+            let gone: Vec<IpAddr> = plan.targets.deregister.iter().map(|t| t.ip).collect();
             for ip in &gone {
                 self.targets.remove(ip);
             }
-            self.tags.extend(plan.set_tags);
-            for key in plan.remove_tags {
-                self.tags.remove(&key);
-            }
+            self.unseen = plan.unseen;
             gone
+        }
+
+        /// Runs a minute apart, as the schedule makes them.
+        fn run(&mut self, answer: &BTreeSet<IpAddr>, runs: u32) -> Vec<IpAddr> {
+            let now = self.unseen.counted_at.unwrap_or(0) + MINUTE;
+            self.run_at(answer, grace(runs), now)
         }
     }
 
@@ -178,8 +178,9 @@ mod tests {
             &BTreeSet::from([ip(2)]),
             PORT,
             &[],
-            &Unseen::new(),
-            3,
+            &Unseen::default(),
+            grace(3),
+            0,
             |ip| ip == IpAddr::from([10, 1, 0, 2]),
         );
         assert!(plan.targets.register[0].all_zones);
@@ -191,11 +192,15 @@ mod tests {
         group.run(&BTreeSet::from([ip(1), ip(2)]), 3);
         let only_one = BTreeSet::from([ip(1)]);
         assert!(group.run(&only_one, 3).is_empty());
-        assert_eq!(group.tags[&unseen_tag_key(PORT, ip(2))], "1");
+        assert_eq!(group.unseen.runs, BTreeMap::from([(ip(2), 1)]));
         assert!(group.run(&only_one, 3).is_empty());
-        assert_eq!(group.tags[&unseen_tag_key(PORT, ip(2))], "2");
+        assert_eq!(group.unseen.runs, BTreeMap::from([(ip(2), 2)]));
         assert_eq!(group.run(&only_one, 3), [ip(2)]);
-        assert!(group.tags.is_empty(), "the state goes with the address");
+        assert_eq!(
+            group.unseen,
+            Unseen::default(),
+            "the state goes with the address"
+        );
     }
 
     #[test]
@@ -205,10 +210,35 @@ mod tests {
         group.run(&BTreeSet::from([ip(1)]), 3);
         group.run(&BTreeSet::from([ip(1)]), 3);
         group.run(&BTreeSet::from([ip(2)]), 3);
-        assert!(!group.tags.contains_key(&unseen_tag_key(PORT, ip(2))));
-        assert_eq!(group.tags[&unseen_tag_key(PORT, ip(1))], "1");
+        assert_eq!(group.unseen.runs, BTreeMap::from([(ip(1), 1)]));
         assert!(group.run(&BTreeSet::from([ip(2)]), 3).is_empty());
         assert_eq!(group.targets, BTreeSet::from([ip(1), ip(2)]));
+    }
+
+    #[test]
+    fn runs_within_the_interval_count_one_absence_and_interval_zero_counts_each() {
+        let both = BTreeSet::from([ip(1), ip(2)]);
+        let only_one = BTreeSet::from([ip(1)]);
+        let mut group = Group::default();
+        group.run_at(&both, grace(3), 1_000);
+        // A duplicate delivery and an overlapping run, seconds apart.
+        for now in [1_060, 1_061, 1_100] {
+            assert!(group.run_at(&only_one, grace(3), now).is_empty());
+        }
+        assert_eq!(group.unseen.runs, BTreeMap::from([(ip(2), 1)]));
+        assert_eq!(group.unseen.counted_at, Some(1_060));
+        assert!(group.run_at(&only_one, grace(3), 1_110).is_empty());
+        assert_eq!(group.run_at(&only_one, grace(3), 1_160), [ip(2)]);
+
+        let every_run = Grace {
+            runs: 3,
+            interval: Duration::ZERO,
+        };
+        let mut group = Group::default();
+        group.run_at(&both, every_run, 1_000);
+        assert!(group.run_at(&only_one, every_run, 1_000).is_empty());
+        assert!(group.run_at(&only_one, every_run, 1_000).is_empty());
+        assert_eq!(group.run_at(&only_one, every_run, 1_000), [ip(2)]);
     }
 
     #[test]
@@ -218,51 +248,40 @@ mod tests {
             &answer,
             PORT,
             &registered(&answer),
-            &Unseen::new(),
-            3,
+            &Unseen::default(),
+            grace(3),
+            0,
             |_| true,
         );
-        assert!(plan.is_empty());
+        assert!(plan.targets.is_empty());
+        assert_eq!(plan.unseen, Unseen::default());
         assert_eq!(plan.targets.unchanged, 2);
     }
 
     #[test]
-    fn state_of_other_ports_and_foreign_tags_is_left_alone() {
-        let tags = BTreeMap::from([
-            (unseen_tag_key(8443, ip(1)), "2".to_owned()),
-            (
-                format!("{UNSEEN_TAG_PREFIX}{PORT}:not-an-ip"),
-                "1".to_owned(),
-            ),
-            (unseen_tag_key(PORT, ip(2)), "x".to_owned()),
-            ("frontdoor:stack".to_owned(), "arn".to_owned()),
-            (unseen_tag_key(PORT, ip(3)), "1".to_owned()),
-        ]);
-        assert_eq!(unseen_from_tags(&tags, PORT), Unseen::from([(ip(3), 1)]));
-        let v6: IpAddr = "fd00::1".parse().unwrap();
-        let key = unseen_tag_key(PORT, v6);
-        let tags = BTreeMap::from([(key, "2".to_owned())]);
-        assert_eq!(unseen_from_tags(&tags, PORT), Unseen::from([(v6, 2)]));
-    }
-
-    #[test]
-    fn an_empty_answer_plans_nothing() {
+    fn an_empty_answer_plans_nothing_and_keeps_the_state() {
         let present = BTreeSet::from([ip(1)]);
-        let unseen = Unseen::from([(ip(1), 2)]);
+        let unseen = Unseen {
+            counted_at: Some(5),
+            runs: BTreeMap::from([(ip(1), 2)]),
+        };
         let plan = hostname_plan(
             &BTreeSet::new(),
             PORT,
             &registered(&present),
             &unseen,
-            3,
+            grace(3),
+            1_000,
             |_| true,
         );
-        assert!(plan.is_empty());
+        assert!(plan.targets.is_empty());
+        assert_eq!(plan.unseen, unseen);
     }
 
     proptest! {
-        /// The no-flap rule. Answers are non-empty subsets of a fixed set of 6
-        /// addresses, whatever a rotating server returns. Over any sequence:
+        /// The no-flap rule, one run a minute. Answers are non-empty subsets
+        /// of a fixed set of 6 addresses, whatever a rotating server returns.
+        /// Over any sequence:
         /// - an address is deregistered exactly when it was registered and has
         ///   been missing from the last `grace` answers in a row (so an address
         ///   that shows up at least once in every `grace` runs is never
@@ -271,7 +290,7 @@ mod tests {
         /// - the group is never empty after the first run.
         #[test]
         fn rotating_subsets_never_deregister_an_address_still_answered_within_grace(
-            grace in 1u32..5,
+            runs in 1u32..5,
             answers in proptest::collection::vec(
                 proptest::collection::btree_set(0u8..6, 1..=6), 1..30),
         ) {
@@ -280,18 +299,48 @@ mod tests {
             for (run, answer) in answers.iter().enumerate() {
                 let answer: BTreeSet<IpAddr> = answer.iter().map(|&n| ip(n)).collect();
                 let before = group.targets.clone();
-                let gone = group.run(&answer, grace);
+                let gone = group.run_at(&answer, grace(runs), run as u64 * MINUTE);
                 for &addr in &answer {
                     last_seen.insert(addr, run);
                 }
                 let expected: Vec<IpAddr> = before
                     .iter()
                     .copied()
-                    .filter(|a| run - last_seen[a] >= grace as usize)
+                    .filter(|a| run - last_seen[a] >= runs as usize)
                     .collect();
                 prop_assert_eq!(&gone, &expected, "run {}", run);
                 prop_assert!(answer.is_subset(&group.targets));
                 prop_assert!(!group.targets.is_empty());
+            }
+        }
+
+        /// Runs at any times, duplicates and overlaps included (gaps from 0 to
+        /// two intervals): an address is never deregistered before
+        /// `grace - 1` intervals have passed since a run last answered it, so
+        /// `grace` counted absences are always as far apart as the schedule
+        /// makes them; every answered address is registered.
+        #[test]
+        fn duplicate_and_overlapping_runs_never_speed_a_deregistration(
+            runs in 1u32..5,
+            steps in proptest::collection::vec(
+                (0u64..=100, proptest::collection::btree_set(0u8..6, 1..=6)), 1..40),
+        ) {
+            let mut group = Group::default();
+            let mut last_seen: BTreeMap<IpAddr, u64> = BTreeMap::new();
+            let mut now = 1_000;
+            for (gap, answer) in &steps {
+                now += gap;
+                let answer: BTreeSet<IpAddr> = answer.iter().map(|&n| ip(n)).collect();
+                let gone = group.run_at(&answer, grace(runs), now);
+                for &addr in &answer {
+                    last_seen.insert(addr, now);
+                }
+                for addr in &gone {
+                    let earliest = last_seen[addr] + u64::from(runs - 1) * 50;
+                    prop_assert!(now >= earliest,
+                        "{} gone at {}, seen at {}", addr, now, last_seen[addr]);
+                }
+                prop_assert!(answer.is_subset(&group.targets));
             }
         }
     }

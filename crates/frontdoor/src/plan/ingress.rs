@@ -1,77 +1,16 @@
 //! The ingress planner: one owner's rules in one security group.
 //!
 //! Ownership lives on the rules themselves: every rule a `Custom::PrefixListIngress`
-//! creates carries the tag [`Owner::tag_key`], derived from the stack id and the
-//! logical id. A rule that another frontdoor resource created and that this one
+//! creates carries the tag [`super::Owner::tag_key`], derived from the stack id
+//! and the logical id. A rule that another frontdoor resource created and that this one
 //! needs too gets this owner's tag as well (co-ownership), so that a logical-id
 //! rename or a move to a new stack, where the new resource is created before the
 //! old one is deleted, never loses the rule. A rule without any frontdoor owner
 //! tag was made by someone else: it counts as done and is never revoked.
 
-use crate::cfn::stack_name;
+use super::owner::OWNER_TAG_PREFIX;
 use crate::model::{IngressRule, Permission};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Every owner tag of a rule starts with this.
-pub const OWNER_TAG_PREFIX: &str = "frontdoor:owner:";
-
-/// One logical resource of one stack, as the owner of rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    stack_id: String,
-    logical_resource_id: String,
-}
-
-impl Owner {
-    pub fn new(stack_id: &str, logical_resource_id: &str) -> Self {
-        Self {
-            stack_id: stack_id.to_owned(),
-            logical_resource_id: logical_resource_id.to_owned(),
-        }
-    }
-
-    /// `frontdoor:owner:<16 hex digits>`, a stable hash of the stack id (unique
-    /// per stack, even after a stack of the same name was deleted) and the
-    /// logical id; both in full would exceed EC2's 128-character key limit.
-    pub fn tag_key(&self) -> String {
-        format!(
-            "{OWNER_TAG_PREFIX}{:016x}",
-            fnv1a(&format!("{}/{}", self.stack_id, self.logical_resource_id))
-        )
-    }
-
-    /// The tag's value, for people: `<stack-name>/<LogicalResourceId>`.
-    pub fn tag_value(&self) -> String {
-        let value = format!(
-            "{}/{}",
-            stack_name(&self.stack_id),
-            self.logical_resource_id
-        );
-        value.chars().take(256).collect()
-    }
-
-    pub fn tags(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([(self.tag_key(), self.tag_value())])
-    }
-
-    /// `frontdoor <stack-name>/<LogicalResourceId>`, within EC2's 255
-    /// characters and its character set. For people only: EC2 may drop it.
-    pub fn description(&self) -> String {
-        let allowed = |c: &char| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(*c);
-        format!("frontdoor {}", self.tag_value())
-            .chars()
-            .filter(allowed)
-            .take(255)
-            .collect()
-    }
-}
-
-/// 64-bit FNV-1a: tiny, and stable across Rust versions, unlike std's hasher.
-pub fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+use std::collections::BTreeSet;
 
 /// Who holds a rule, seen from one owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,48 +100,6 @@ mod tests {
     use crate::model::Family;
     use crate::plan::fixtures::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn owners_are_told_apart_by_stack_id_and_logical_id() {
-        let a = Owner::new(
-            "arn:aws:cloudformation:us-east-1:1:stack/front/uuid-1",
-            "Ingress",
-        );
-        let again = Owner::new(
-            "arn:aws:cloudformation:us-east-1:1:stack/front/uuid-1",
-            "Ingress",
-        );
-        let recreated = Owner::new(
-            "arn:aws:cloudformation:us-east-1:1:stack/front/uuid-2",
-            "Ingress",
-        );
-        let renamed = Owner::new(
-            "arn:aws:cloudformation:us-east-1:1:stack/front/uuid-1",
-            "Ingress2",
-        );
-        assert_eq!(a.tag_key(), again.tag_key());
-        assert_ne!(a.tag_key(), recreated.tag_key());
-        assert_ne!(a.tag_key(), renamed.tag_key());
-        // A fixed value: the key must never change between versions.
-        assert_eq!(
-            a.tag_key(),
-            format!(
-                "frontdoor:owner:{:016x}",
-                fnv1a("arn:aws:cloudformation:us-east-1:1:stack/front/uuid-1/Ingress")
-            )
-        );
-        assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(a.description(), "frontdoor front/Ingress");
-        let long = Owner::new(
-            &format!(
-                "arn:aws:cloudformation:us-east-1:1:stack/{}/u",
-                "s".repeat(128)
-            ),
-            &"L".repeat(255),
-        );
-        assert!(long.description().len() <= 255 && long.tag_value().len() <= 256);
-        assert!(long.tag_key().len() <= 128);
-    }
 
     #[test]
     fn the_plan_keeps_adds_and_revokes_only_this_owners_rules() {

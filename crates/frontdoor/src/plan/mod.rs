@@ -3,21 +3,29 @@
 //!
 //! - [`endpoint_ips`]: the endpoint's IPs, the one definition;
 //! - [`targets`]: target-group plans, with the never-empty guard;
-//! - [`hostname`]: a hostname binding's plan, with the no-flap rule;
+//! - [`hostname`]: a hostname binding's plan, with the no-flap rule, and
+//!   [`unseen`]: its state in the target group's tags;
+//! - [`owner`]: the owner tag of a custom resource, on what others may share;
 //! - [`ingress`]: one owner's ingress rules in a security group;
-//! - [`quota`]: the rule-quota pre-check and the prefix-list weights.
+//! - [`claims`]: owners' claims on a target group, and what an owner may
+//!   deregister on leaving it;
+//! - [`quota`]: the rule-quota pre-check and the prefix-list weights;
+//! - [`group_tags`]: ELB's limits on a target group's tags.
 
+pub mod claims;
 pub mod endpoint_ips;
+pub mod group_tags;
 pub mod hostname;
 pub mod ingress;
+pub mod owner;
 pub mod quota;
 pub mod targets;
+pub mod unseen;
 
 pub use endpoint_ips::{EndpointIps, UnknownIps, by_id, endpoint_ips};
-pub use ingress::{IngressPlan, Owner, ingress_plan};
-pub use targets::{
-    TargetPlan, confirmed_deregistrations, registration_plan, removal_plan, sync_plan,
-};
+pub use ingress::{IngressPlan, ingress_plan};
+pub use owner::Owner;
+pub use targets::{TargetPlan, confirmed, registration_plan, removal_plan, sync_plan};
 
 /// Rules and permissions for the planners' tests.
 #[cfg(test)]

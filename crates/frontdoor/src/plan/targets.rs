@@ -2,6 +2,7 @@
 
 use crate::model::{RegisteredTarget, Target};
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// The writes that bring one target group's targets on one port to the
 /// desired IPs.
@@ -19,12 +20,13 @@ impl TargetPlan {
     }
 }
 
-/// The IPs present on `port`: registered and not draining.
-pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<&str> {
+/// The IPs present on `port`: registered and not draining. Compared as
+/// addresses, never as text: an IPv6 address has many spellings.
+pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<IpAddr> {
     current
         .iter()
         .filter(|t| t.target.port == port && !t.draining())
-        .map(|t| t.target.ip.as_str())
+        .map(|t| t.target.ip)
         .collect()
 }
 
@@ -36,7 +38,7 @@ pub fn present_on(port: u16, current: &[RegisteredTarget]) -> BTreeSet<&str> {
 /// nothing is deregistered, because an unreadable endpoint must not empty
 /// the group.
 pub fn sync_plan(
-    desired: Option<&BTreeSet<String>>,
+    desired: Option<&BTreeSet<IpAddr>>,
     port: u16,
     current: &[RegisteredTarget],
 ) -> TargetPlan {
@@ -44,33 +46,22 @@ pub fn sync_plan(
     let Some(desired) = desired.filter(|d| !d.is_empty()) else {
         return TargetPlan::default();
     };
-    let target = |ip: &str| Target {
-        ip: ip.to_owned(),
+    let target = |&ip: &IpAddr| Target {
+        ip,
         port,
         all_zones: false,
     };
     TargetPlan {
-        register: desired
-            .iter()
-            .filter(|ip| !present.contains(ip.as_str()))
-            .map(|ip| target(ip))
-            .collect(),
-        deregister: present
-            .iter()
-            .filter(|ip| !desired.contains(**ip))
-            .map(|ip| target(ip))
-            .collect(),
-        unchanged: desired
-            .iter()
-            .filter(|ip| present.contains(ip.as_str()))
-            .count(),
+        register: desired.difference(&present).map(target).collect(),
+        deregister: present.difference(desired).map(target).collect(),
+        unchanged: desired.intersection(&present).count(),
     }
 }
 
 /// Registers what is missing of `desired` and touches nothing else: the
 /// plan of a custom resource, which shares the group with other owners.
 pub fn registration_plan(
-    desired: &BTreeSet<String>,
+    desired: &BTreeSet<IpAddr>,
     port: u16,
     current: &[RegisteredTarget],
 ) -> TargetPlan {
@@ -80,42 +71,45 @@ pub fn registration_plan(
     }
 }
 
-/// The deregistrations of a plan that still stand when the endpoint has been
-/// read again just before them: all of them when its interfaces are the ones
-/// the plan was made from, none when they changed or cannot be read.
+/// The writes of a plan that still stand when the endpoint has been read
+/// again just before them: all of them when its interfaces are the ones the
+/// plan was made from, none when they changed or cannot be read.
 ///
 /// Runs of target-sync can overlap (an EventBridge event, the schedule, a
 /// retry). A run that read the endpoint before an interface change and the
 /// target group after a newer run fixed it would otherwise deregister the new
-/// IPs. The newer run, or the next scheduled one, deregisters what is stale.
-/// (Reserved concurrency 1 would serialize the runs instead, but it fails to
-/// deploy in accounts at the minimum unreserved concurrency.)
-pub fn confirmed_deregistrations(
-    deregister: Vec<Target>,
+/// IPs, or register again the old ones the newer run removed. The newer run,
+/// or the next scheduled one, does what is left. (Reserved concurrency 1
+/// would serialize the runs instead, but it fails to deploy in accounts at
+/// the minimum unreserved concurrency.)
+pub fn confirmed(
+    plan: TargetPlan,
     planned_from: &BTreeSet<String>,
     interfaces_now: Option<&BTreeSet<String>>,
-) -> Vec<Target> {
+) -> TargetPlan {
     if interfaces_now == Some(planned_from) {
-        deregister
+        plan
     } else {
-        Vec::new()
+        TargetPlan {
+            unchanged: plan.unchanged,
+            ..TargetPlan::default()
+        }
     }
 }
 
 /// Deregisters exactly these IPs on `port`, where they are registered.
-pub fn removal_plan(ips: &BTreeSet<String>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
-    let registered: BTreeSet<&str> = current
+pub fn removal_plan(ips: &BTreeSet<IpAddr>, port: u16, current: &[RegisteredTarget]) -> TargetPlan {
+    let registered: BTreeSet<IpAddr> = current
         .iter()
         .filter(|t| t.target.port == port)
-        .map(|t| t.target.ip.as_str())
+        .map(|t| t.target.ip)
         .collect();
     TargetPlan {
         register: Vec::new(),
         deregister: ips
-            .iter()
-            .filter(|ip| registered.contains(ip.as_str()))
-            .map(|ip| Target {
-                ip: ip.clone(),
+            .intersection(&registered)
+            .map(|&ip| Target {
+                ip,
                 port,
                 all_zones: false,
             })
@@ -133,7 +127,7 @@ mod tests {
     fn registered(ip: &str, port: u16, draining: bool) -> RegisteredTarget {
         RegisteredTarget {
             target: Target {
-                ip: ip.into(),
+                ip: ip.parse().unwrap(),
                 port,
                 all_zones: false,
             },
@@ -145,8 +139,8 @@ mod tests {
         }
     }
 
-    fn set(ips: &[&str]) -> BTreeSet<String> {
-        ips.iter().map(|s| s.to_string()).collect()
+    fn set(ips: &[&str]) -> BTreeSet<IpAddr> {
+        ips.iter().map(|s| s.parse().unwrap()).collect()
     }
 
     /// Applies a plan to the current targets, as ELB would.
@@ -174,7 +168,7 @@ mod tests {
         assert_eq!(
             plan.register,
             [Target {
-                ip: "10.0.0.2".into(),
+                ip: "10.0.0.2".parse().unwrap(),
                 port: 443,
                 all_zones: false
             }]
@@ -182,7 +176,7 @@ mod tests {
         assert_eq!(
             plan.deregister,
             [Target {
-                ip: "10.0.0.9".into(),
+                ip: "10.0.0.9".parse().unwrap(),
                 port: 443,
                 all_zones: false
             }]
@@ -212,15 +206,23 @@ mod tests {
         assert_eq!(
             plan.deregister,
             [Target {
-                ip: "10.0.0.1".into(),
+                ip: "10.0.0.1".parse().unwrap(),
                 port: 443,
                 all_zones: false
             }]
         );
     }
 
-    fn ips() -> impl Strategy<Value = BTreeSet<String>> {
-        proptest::collection::btree_set((0u8..12).prop_map(|n| format!("10.0.0.{n}")), 0..8)
+    #[test]
+    fn an_ipv6_target_is_compared_as_an_address_not_as_text() {
+        let current = [registered("2600:1f18:0:1:0:0:0:10", 443, false)];
+        let plan = sync_plan(Some(&set(&["2600:1f18:0:1::10"])), 443, &current);
+        assert!(plan.is_empty(), "{plan:?}");
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    fn ips() -> impl Strategy<Value = BTreeSet<IpAddr>> {
+        proptest::collection::btree_set((0u8..12).prop_map(|n| IpAddr::from([10, 0, 0, n])), 0..8)
     }
 
     fn currents() -> impl Strategy<Value = Vec<RegisteredTarget>> {
@@ -256,8 +258,10 @@ mod tests {
 
         struct World {
             version: u8,
-            group: BTreeSet<String>,
-            deregistered: BTreeSet<String>,
+            group: BTreeSet<IpAddr>,
+            deregistered: BTreeSet<IpAddr>,
+            /// IPs registered when the endpoint no longer held them.
+            stale: BTreeSet<IpAddr>,
         }
 
         impl World {
@@ -265,21 +269,21 @@ mod tests {
                 [format!("eni-{}", self.version)].into()
             }
 
-            fn ips(&self) -> BTreeSet<String> {
+            fn ips(&self) -> BTreeSet<IpAddr> {
                 (1..=2)
-                    .map(|n| format!("10.{}.0.{n}", self.version))
+                    .map(|n| IpAddr::from([10, self.version, 0, n]))
                     .collect()
             }
         }
 
-        /// One run: read the endpoint, read the group, register, then re-read
-        /// the endpoint and deregister (one step: the window between the two
-        /// is one API round trip).
+        /// One run: read the endpoint, read the group and plan, read the
+        /// endpoint again and register (one step: the window between the two
+        /// is one API round trip), then deregister.
         #[derive(Default)]
         struct Run {
             stage: u8,
             interfaces: BTreeSet<String>,
-            desired: BTreeSet<String>,
+            desired: BTreeSet<IpAddr>,
             plan: TargetPlan,
         }
 
@@ -294,25 +298,26 @@ mod tests {
                         let current: Vec<RegisteredTarget> = world
                             .group
                             .iter()
-                            .map(|ip| registered(ip, 443, false))
+                            .map(|ip| registered(&ip.to_string(), 443, false))
                             .collect();
                         self.plan = sync_plan(Some(&self.desired), 443, &current);
                     }
-                    2 => world
-                        .group
-                        .extend(self.plan.register.iter().map(|t| t.ip.clone())),
-                    3 => {
-                        let planned = std::mem::take(&mut self.plan.deregister);
-                        let deregister = if confirm {
-                            confirmed_deregistrations(
-                                planned,
-                                &self.interfaces,
-                                Some(&world.interfaces()),
-                            )
+                    2 => {
+                        let plan = std::mem::take(&mut self.plan);
+                        self.plan = if confirm {
+                            confirmed(plan, &self.interfaces, Some(&world.interfaces()))
                         } else {
-                            planned
+                            plan
                         };
-                        for target in deregister {
+                        for target in &self.plan.register {
+                            if !world.ips().contains(&target.ip) {
+                                world.stale.insert(target.ip);
+                            }
+                            world.group.insert(target.ip);
+                        }
+                    }
+                    3 => {
+                        for target in std::mem::take(&mut self.plan.deregister) {
                             world.group.remove(&target.ip);
                             world.deregistered.insert(target.ip);
                         }
@@ -324,12 +329,14 @@ mod tests {
         }
 
         /// Runs the schedule, then both runs to the end; returns the IPs
-        /// deregistered that the endpoint holds at the end.
-        pub fn wrongly_deregistered(schedule: &[Step], confirm: bool) -> BTreeSet<String> {
+        /// deregistered that the endpoint holds at the end, and the IPs
+        /// registered when the endpoint no longer held them.
+        pub fn mistakes(schedule: &[Step], confirm: bool) -> (BTreeSet<IpAddr>, BTreeSet<IpAddr>) {
             let mut world = World {
                 version: 0,
                 group: BTreeSet::new(),
                 deregistered: BTreeSet::new(),
+                stale: BTreeSet::new(),
             };
             let (mut a, mut b) = (Run::default(), Run::default());
             for step in schedule {
@@ -343,11 +350,12 @@ mod tests {
                 a.step(&mut world, confirm);
                 b.step(&mut world, confirm);
             }
-            world
+            let wrongly_deregistered = world
                 .deregistered
                 .intersection(&world.ips())
-                .cloned()
-                .collect()
+                .copied()
+                .collect();
+            (wrongly_deregistered, world.stale)
         }
 
         pub fn schedules() -> impl Strategy<Value = Vec<Step>> {
@@ -378,27 +386,36 @@ mod tests {
             RunA,
             RunA,
         ];
-        assert_eq!(
-            interleaving::wrongly_deregistered(&schedule, false).len(),
-            2
-        );
-        assert!(interleaving::wrongly_deregistered(&schedule, true).is_empty());
+        assert_eq!(interleaving::mistakes(&schedule, false).0.len(), 2);
+        assert!(interleaving::mistakes(&schedule, true).0.is_empty());
+    }
+
+    #[test]
+    fn without_the_re_read_an_older_run_registers_again_what_a_newer_one_removed() {
+        use interleaving::Step::*;
+        // A reads the old endpoint and the empty group; it changes; B
+        // registers the new IPs; A registers the old ones, gone by then.
+        let schedule = [RunA, RunA, ChangeEndpoint, RunB, RunB, RunB, RunB, RunA];
+        assert_eq!(interleaving::mistakes(&schedule, false).1.len(), 2);
+        assert!(interleaving::mistakes(&schedule, true).1.is_empty());
     }
 
     proptest! {
         /// No interleaving of two runs and endpoint changes deregisters an
-        /// address the endpoint holds at the end.
+        /// address the endpoint holds at the end, or registers one it no
+        /// longer holds.
         #[test]
         fn interleaved_runs_never_deregister_what_the_endpoint_holds(schedule in interleaving::schedules()) {
-            prop_assert!(interleaving::wrongly_deregistered(&schedule, true).is_empty(), "{schedule:?}");
+            let (wrongly_deregistered, stale) = interleaving::mistakes(&schedule, true);
+            prop_assert!(wrongly_deregistered.is_empty(), "{schedule:?}");
+            prop_assert!(stale.is_empty(), "{schedule:?}");
         }
 
         #[test]
         fn applying_the_plan_yields_the_desired_set(desired in ips(), current in currents()) {
             prop_assume!(!desired.is_empty());
             let after = apply(&sync_plan(Some(&desired), 443, &current), &current);
-            let present: BTreeSet<String> = present_on(443, &after).into_iter().map(str::to_owned).collect();
-            prop_assert_eq!(present, desired);
+            prop_assert_eq!(present_on(443, &after), desired);
         }
 
         #[test]

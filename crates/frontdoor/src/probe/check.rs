@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
 use reqwest::{Client, Response, redirect, tls::TlsInfo};
@@ -13,13 +13,16 @@ use rustls::pki_types::CertificateDer;
 use x509_parser::pem::Pem;
 
 use super::config::{ClientCertSource, PROBE_CA_BUNDLE, ProbeConfig};
-use super::identity::{ClientTls, SecretIdentity, SystemClock};
+use super::identity::{ClientTls, Clock, SecretIdentity, SystemClock};
 use super::resolve::{self, Target, Unresolved};
-use super::summary::{Failure, ProbeSummary, TargetResult, count, summarise, unresolved_result};
+use super::summary::{
+    Failure, ProbeSummary, TargetResult, count, out_of_time, summarise, unresolved_result,
+};
 use super::tls::{TlsBase, client_certificate_alert};
 use crate::aws::secrets::SecretsManagerStore;
 use crate::config::ConfigError;
-use crate::emf::{MetricSet, Unit};
+use crate::deadline::Budget;
+use crate::emf::{MetricSet, MetricsWriter, Unit};
 use crate::error_chain;
 use crate::ports::SecretStore;
 
@@ -32,7 +35,12 @@ pub struct Prober {
     config: ProbeConfig,
     tls: TlsBase,
     client_tls: ClientTls,
+    metrics: MetricsWriter,
 }
+
+/// How long before the Lambda deadline the probe must be done: enough to
+/// write one EMF line and return.
+const REPORT_MARGIN: Duration = Duration::from_secs(1);
 
 impl Prober {
     /// What the function runs: a Secrets Manager client, on the shared AWS
@@ -54,11 +62,16 @@ impl Prober {
     pub fn new(config: ProbeConfig) -> Result<Self, ConfigError> {
         let tls = Self::tls_base(&config)?;
         let client_tls = ClientTls::fixed(&tls, config.client_cert.as_ref())?;
-        Ok(Self {
+        Ok(Self::with_tls(config, tls, client_tls))
+    }
+
+    fn with_tls(config: ProbeConfig, tls: TlsBase, client_tls: ClientTls) -> Self {
+        Self {
             config,
             tls,
             client_tls,
-        })
+            metrics: Box::new(MetricSet::emit),
+        }
     }
 
     /// As [`Prober::new`], reading the client certificate of
@@ -67,24 +80,31 @@ impl Prober {
         config: ProbeConfig,
         store: impl SecretStore + 'static,
     ) -> Result<Self, ConfigError> {
+        Self::with_secret_store_and_clock(config, store, SystemClock).await
+    }
+
+    /// As [`Prober::with_secret_store`], on another clock (tests, which make
+    /// the copy in hand old without waiting).
+    pub async fn with_secret_store_and_clock(
+        config: ProbeConfig,
+        store: impl SecretStore + 'static,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, ConfigError> {
         let tls = Self::tls_base(&config)?;
         let client_tls = match &config.client_cert {
             Some(ClientCertSource::Secret(secret_id)) => ClientTls::Secret(
-                SecretIdentity::load(
-                    Box::new(store),
-                    Box::new(SystemClock),
-                    secret_id.clone(),
-                    &tls,
-                )
-                .await?,
+                SecretIdentity::load(Box::new(store), Box::new(clock), secret_id.clone(), &tls)
+                    .await?,
             ),
             other => ClientTls::fixed(&tls, other.as_ref())?,
         };
-        Ok(Self {
-            config,
-            tls,
-            client_tls,
-        })
+        Ok(Self::with_tls(config, tls, client_tls))
+    }
+
+    /// Writes the metrics elsewhere than stdout (tests).
+    pub fn with_metrics_writer(mut self, metrics: MetricsWriter) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn tls_base(config: &ProbeConfig) -> Result<TlsBase, ConfigError> {
@@ -96,11 +116,22 @@ impl Prober {
         TlsBase::new(extra_roots, PROBE_CA_BUNDLE)
     }
 
-    /// One invocation: probes, writes the metrics as an EMF line on stdout
-    /// (as target-sync does, from the library) and logs the outcome.
-    pub async fn run(&self) -> ProbeSummary {
-        let summary = self.probe().await;
-        if let Err(error) = self.metric_set(&summary).emit() {
+    /// One invocation: probes until the Lambda deadline (epoch milliseconds)
+    /// less a second, writes the metrics as an EMF line on stdout (as
+    /// target-sync does, from the library) and logs the outcome. It always
+    /// writes its line: a probe not done in time is unhealthy, never missing
+    /// data, whatever a target or Secrets Manager does.
+    pub async fn run(&self, lambda_deadline_ms: u64) -> ProbeSummary {
+        let budget = Budget {
+            safety_margin: REPORT_MARGIN,
+            ..Budget::default()
+        };
+        let deadline = budget.deadline(lambda_deadline_ms, SystemTime::now());
+        let summary = match tokio::time::timeout_at(deadline, self.probe()).await {
+            Ok(summary) => summary,
+            Err(_) => summarise(&self.config, vec![out_of_time()]),
+        };
+        if let Err(error) = (self.metrics)(&self.metric_set(&summary)) {
             tracing::error!(%error, "cannot write the EMF metrics");
         }
         if summary.healthy {

@@ -21,9 +21,6 @@ pub const PROBE_CA_BUNDLE: &str = "PROBE_CA_BUNDLE";
 pub const PROBE_CLIENT_CERT_FILE: &str = "PROBE_CLIENT_CERT_FILE";
 pub const PROBE_CLIENT_CERT_SECRET: &str = "PROBE_CLIENT_CERT_SECRET";
 pub const PROBE_NAME: &str = "PROBE_NAME";
-/// The longest host name DNS allows, and the longest label in it.
-const MAX_HOST_NAME_LEN: usize = 253;
-const MAX_LABEL_LEN: usize = 63;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(3000);
 const DEFAULT_ATTEMPTS: u32 = 2;
@@ -68,10 +65,10 @@ impl FromStr for ConnectTo {
         let item = item.trim();
         if let Ok(address) = item.parse() {
             Ok(Self::Address(address))
-        } else if is_host_name(item) {
-            Ok(Self::Name(item.to_ascii_lowercase()))
         } else {
-            Err(format!("`{item}` is neither an IP address nor a host name"))
+            crate::dns::host_name(item)
+                .map(|name| Self::Name(name.to_ascii()))
+                .map_err(|why| format!("`{item}` is neither an IP address nor a host name ({why})"))
         }
     }
 }
@@ -205,16 +202,9 @@ impl ProbeConfig {
                 "needs a host name, not an address, in PROBE_URL",
             ));
         }
-        if self
-            .url
-            .host_str()
-            .is_some_and(|host| host.len() > MAX_HOST_NAME_LEN)
-        {
+        if let Some(domain) = self.url.domain() {
             // Also keeps the default PROBE_NAME (the host) from being blamed.
-            return Err(ConfigError::invalid(
-                PROBE_URL,
-                format!("its host is longer than the {MAX_HOST_NAME_LEN} characters DNS allows"),
-            ));
+            crate::dns::host_name(domain).map_err(|why| ConfigError::invalid(PROBE_URL, why))?;
         }
         if self.timeout.is_zero() {
             return Err(ConfigError::invalid(PROBE_TIMEOUT_MS, "must be at least 1"));
@@ -251,28 +241,6 @@ fn parse_addresses(list: &str) -> Result<Vec<ConnectTo>, ConfigError> {
         entries.push(entry);
     }
     Ok(entries)
-}
-
-/// A DNS host name (RFC 1123): dot-separated labels of letters, digits and inner
-/// hyphens, with an optional final dot. A last label of digits only is refused,
-/// so that a mistyped address such as `10.0.0.256` is not taken for a name.
-fn is_host_name(text: &str) -> bool {
-    let name = text.strip_suffix('.').unwrap_or(text);
-    let label_ok = |label: &str| {
-        (1..=MAX_LABEL_LEN).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    !name.is_empty()
-        && name.len() <= MAX_HOST_NAME_LEN
-        && name.split('.').all(label_ok)
-        && name
-            .rsplit('.')
-            .next()
-            .is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -376,7 +344,7 @@ mod tests {
             Some(PROBE_ATTEMPTS)
         );
         assert_eq!(
-            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,api_gw")]),
+            failing_var(&[url, (PROBE_CONNECT_TO, "10.0.0.1,api/gw")]),
             Some(PROBE_CONNECT_TO)
         );
         assert_eq!(
@@ -459,7 +427,8 @@ mod tests {
             "alb.example.com,",
             "alb..example.com",
             "-alb.example.com",
-            "alb_1.example.com",
+            "alb/1.example.com",
+            "*.example.com",
             "https://alb.example.com",
             "alb.example.com:443",
             "10.0.0.256",

@@ -1,7 +1,9 @@
 //! The client certificate the probe presents (mutual TLS), from a file read once
 //! or from a Secrets Manager secret read again once the copy in hand is
 //! [`SECRET_MAX_AGE`] old, so that a rotated certificate is picked up without a
-//! redeploy.
+//! redeploy. A read again has [`SECRET_REFRESH_TIMEOUT`] of its own, and after a
+//! failure waits ([`retry_after`]) while the copy in hand keeps serving: a slow
+//! or failing Secrets Manager never costs the probe its run.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,14 +20,28 @@ use crate::ports::SecretStore;
 
 /// How old the secret's copy may grow before it is read again.
 pub const SECRET_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+/// The most a read again may take: well within a run, whatever the SDK's own
+/// timeouts (20 s an operation).
+pub const SECRET_REFRESH_TIMEOUT: Duration = Duration::from_secs(3);
+/// After a failed read again, the next waits a minute, doubling after each
+/// failure, up to [`SECRET_MAX_AGE`].
+const FIRST_RETRY: Duration = Duration::from_secs(60);
+
+/// How long after its `failures`-th failure in a row a read again waits.
+fn retry_after(failures: u32) -> Duration {
+    FIRST_RETRY
+        .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
+        .min(SECRET_MAX_AGE)
+}
 
 /// The time, behind a port so that the refresh rule is tested without waiting.
-pub(crate) trait Clock: Send + Sync {
+pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
 }
 
+/// The monotonic clock, as a function runs it.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SystemClock;
+pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Instant {
@@ -90,7 +106,11 @@ pub(crate) struct SecretIdentity {
 
 struct Held {
     config: Arc<ClientConfig>,
-    read_at: Instant,
+    /// When the copy in hand is due for a read again: its age, or the wait
+    /// after failed reads.
+    due: Instant,
+    /// Failed reads again in a row.
+    failures: u32,
 }
 
 impl SecretIdentity {
@@ -104,7 +124,8 @@ impl SecretIdentity {
         let config = read_secret(store.as_ref(), &secret_id, base).await?;
         let held = Mutex::new(Held {
             config,
-            read_at: clock.now(),
+            due: clock.now() + SECRET_MAX_AGE,
+            failures: 0,
         });
         Ok(Self {
             store,
@@ -114,33 +135,42 @@ impl SecretIdentity {
         })
     }
 
-    /// The configuration in hand, read again first if it is [`SECRET_MAX_AGE`]
-    /// old. A failed read keeps the old copy, with a warning, and is tried again
-    /// on the next run: a passing blip at Secrets Manager must not make the API
-    /// look unhealthy while the certificate in hand still works.
+    /// The configuration in hand, read again first if it is due: once it is
+    /// [`SECRET_MAX_AGE`] old, within [`SECRET_REFRESH_TIMEOUT`]. A failed or
+    /// late read keeps the old copy, with a warning, and the next read waits
+    /// [`retry_after`] the failures: a blip at Secrets Manager, or a stalled
+    /// endpoint, must neither make the API look unhealthy while the
+    /// certificate in hand still works nor cost every run its wait.
     pub(crate) async fn current(&self, base: &TlsBase) -> Arc<ClientConfig> {
         let now = self.clock.now();
-        let (config, read_at) = {
+        let (config, due, failures) = {
             let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-            (Arc::clone(&held.config), held.read_at)
+            (Arc::clone(&held.config), held.due, held.failures)
         };
-        if now.saturating_duration_since(read_at) < SECRET_MAX_AGE {
+        if now < due {
             return config;
         }
-        match read_secret(self.store.as_ref(), &self.secret_id, base).await {
-            Ok(fresh) => {
+        let read = read_secret(self.store.as_ref(), &self.secret_id, base);
+        let error = match tokio::time::timeout(SECRET_REFRESH_TIMEOUT, read).await {
+            Ok(Ok(fresh)) => {
                 let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
                 *held = Held {
                     config: Arc::clone(&fresh),
-                    read_at: now,
+                    due: now + SECRET_MAX_AGE,
+                    failures: 0,
                 };
-                fresh
+                return fresh;
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot refresh the client certificate; keeping the copy in hand");
-                config
-            }
-        }
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {SECRET_REFRESH_TIMEOUT:?}"),
+        };
+        let failures = failures.saturating_add(1);
+        let wait = retry_after(failures);
+        tracing::warn!(%error, ?wait, "cannot refresh the client certificate; keeping the copy in hand");
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.due = now + wait;
+        held.failures = failures;
+        config
     }
 }
 
@@ -182,11 +212,13 @@ mod tests {
         TlsBase::new(Vec::new(), "PROBE_CA_BUNDLE").expect("system roots")
     }
 
-    /// A secret whose value the test changes, and which can fail on demand.
+    /// A secret whose value the test changes, and which can fail or stall
+    /// (never answer) on demand.
     #[derive(Default)]
     struct FakeStore {
         pem: Mutex<String>,
         failing: Mutex<bool>,
+        stalled: Mutex<bool>,
         reads: AtomicUsize,
     }
 
@@ -197,6 +229,9 @@ mod tests {
         ) -> BoxFuture<'a, Result<String, AwsError>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             assert_eq!(secret_id, "probe-cert");
+            if *self.stalled.lock().expect("lock") {
+                return Box::pin(std::future::pending());
+            }
             let answer = if *self.failing.lock().expect("lock") {
                 Err(AwsError {
                     operation: "GetSecretValue",
@@ -345,26 +380,57 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_refresh_keeps_the_copy_in_hand_and_tries_again_next_run() {
+    async fn a_failed_refresh_keeps_the_copy_in_hand_and_backs_off() {
         let (base, store, clock, secret) = secret_read_at_initialisation().await;
         let first = secret.current(&base).await;
+        let reads = || store.reads.load(Ordering::SeqCst);
 
         *store.failing.lock().expect("lock") = true;
         clock.advance_to(SECRET_MAX_AGE);
         assert!(Arc::ptr_eq(&first, &secret.current(&base).await));
-        assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+        assert_eq!(reads(), 2);
+        // The next read waits a minute: the runs in between use the copy.
+        clock.advance_to(SECRET_MAX_AGE + Duration::from_secs(59));
+        assert!(Arc::ptr_eq(&first, &secret.current(&base).await));
+        assert_eq!(reads(), 2);
 
-        // A rotation to a bad PEM is refused the same way.
+        // A rotation to a bad PEM is refused the same way; the wait doubles.
         *store.failing.lock().expect("lock") = false;
         *store.pem.lock().expect("lock") = "not a certificate".to_owned();
         clock.advance_to(SECRET_MAX_AGE + Duration::from_secs(60));
         assert!(Arc::ptr_eq(&first, &secret.current(&base).await));
-        assert_eq!(store.reads.load(Ordering::SeqCst), 3);
-
+        assert_eq!(reads(), 3);
         *store.pem.lock().expect("lock") = identity_pem();
-        clock.advance_to(SECRET_MAX_AGE + Duration::from_secs(120));
+        clock.advance_to(SECRET_MAX_AGE + Duration::from_secs(179));
+        assert!(Arc::ptr_eq(&first, &secret.current(&base).await));
+        assert_eq!(reads(), 3);
+
+        clock.advance_to(SECRET_MAX_AGE + Duration::from_secs(180));
         assert!(!Arc::ptr_eq(&first, &secret.current(&base).await));
-        assert_eq!(store.reads.load(Ordering::SeqCst), 4);
+        assert_eq!(reads(), 4);
+        assert_eq!(
+            retry_after(20),
+            SECRET_MAX_AGE,
+            "the wait never passes the copy's age"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stalled_refresh_gives_up_within_its_timeout_and_keeps_the_copy_in_hand() {
+        let (base, store, clock, secret) = secret_read_at_initialisation().await;
+        let first = secret.current(&base).await;
+        *store.stalled.lock().expect("lock") = true;
+        clock.advance_to(SECRET_MAX_AGE);
+        let started = std::time::Instant::now();
+        let current = tokio::time::timeout(SECRET_REFRESH_TIMEOUT * 3, secret.current(&base))
+            .await
+            .expect("the refresh gives up on its own");
+        assert!(Arc::ptr_eq(&first, &current));
+        assert!(started.elapsed() < SECRET_REFRESH_TIMEOUT + Duration::from_secs(1));
+        // Backing off: the next run does not wait again.
+        let started = std::time::Instant::now();
+        assert!(Arc::ptr_eq(&first, &secret.current(&base).await));
+        assert!(started.elapsed() < Duration::from_millis(100));
     }
 
     #[tokio::test]

@@ -23,9 +23,10 @@ pub async fn handle(
     prober: &Prober,
     resolver: &impl NameResolver,
     payload: &Value,
+    lambda_deadline_ms: u64,
 ) -> Result<Value, ObserveRequestError> {
     let value = match observe::invocation(payload)? {
-        Invocation::Probe => serde_json::to_value(prober.run().await),
+        Invocation::Probe => serde_json::to_value(prober.run(lambda_deadline_ms).await),
         Invocation::Observe(request) => {
             serde_json::to_value(prober.observe(&request, resolver).await)
         }

@@ -108,6 +108,22 @@ pub(super) fn unresolved_result(unresolved: Unresolved) -> TargetResult {
     }
 }
 
+/// The run reached its deadline before the probe was done: unhealthy, with
+/// the reason, so that the metric is still written.
+pub(super) fn out_of_time() -> TargetResult {
+    TargetResult {
+        failure: Some(Failure::Timeout),
+        error: Some(
+            "the run reached its deadline (the Lambda deadline less its safety margin) before the probe was done"
+                .to_owned(),
+        ),
+        ..TargetResult::empty(Target {
+            name: None,
+            address: None,
+        })
+    }
+}
+
 pub(super) fn summarise(config: &ProbeConfig, targets: Vec<TargetResult>) -> ProbeSummary {
     let unhealthy: Vec<&TargetResult> = targets.iter().filter(|t| !t.healthy).collect();
     let representative = unhealthy.first().copied().or(targets.first());

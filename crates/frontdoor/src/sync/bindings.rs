@@ -67,9 +67,6 @@ pub enum BindingsError {
 }
 
 const FIELDS: [&str; 4] = ["vpcEndpointId", "hostname", "targetGroupArns", "port"];
-/// DNS's limits on a name and on each of its labels.
-const MAX_NAME_LEN: usize = 253;
-const MAX_LABEL_LEN: usize = 63;
 
 /// Reads the bindings from `FRONTDOOR_BINDINGS`.
 pub fn bindings_from_env() -> Result<Vec<Binding>, BindingsError> {
@@ -178,28 +175,17 @@ fn parse_binding(index: usize, item: &Value) -> Result<Binding, BindingsError> {
     })
 }
 
-/// A DNS name, lower-cased and without its final dot: letters, digits and
-/// hyphens in labels of 1 to 63, at most 253 in all.
+/// A host name ([`crate::dns::host_name`]), lower-cased and without its
+/// final dot; an IP literal is refused with its own reason.
 fn hostname(name: &str) -> Result<String, String> {
-    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let name = name.trim();
     if name.parse::<std::net::IpAddr>().is_ok() {
         return Err(format!(
             "`{name}` is an IP address; a hostname binding follows a DNS name"
         ));
     }
-    let label_ok = |label: &str| {
-        (1..=MAX_LABEL_LEN).contains(&label.len())
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.split('.').all(label_ok) {
-        return Err(format!(
-            "`{}` is not a DNS name (labels of 1 to {MAX_LABEL_LEN} letters, digits and hyphens, {MAX_NAME_LEN} in all)",
-            props::excerpt(&name)
-        ));
-    }
-    Ok(name)
+    let parsed = crate::dns::host_name(name)?;
+    Ok(parsed.to_ascii().trim_end_matches('.').to_owned())
 }
 
 #[cfg(test)]
@@ -282,7 +268,7 @@ mod tests {
                 "[0].vpcEndpointId: give exactly one",
             ),
             (
-                json!([{"hostname": "bad_name.example", "targetGroupArns": [ARN]}]),
+                json!([{"hostname": "bad/name.example", "targetGroupArns": [ARN]}]),
                 "[0].hostname",
             ),
             (
