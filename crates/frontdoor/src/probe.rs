@@ -26,6 +26,6 @@ mod tls;
 
 pub use check::Prober;
 pub use config::{ClientCertError, ClientCertSource, ConnectTo, ProbeConfig};
-pub use identity::{Clock, SECRET_MAX_AGE, SECRET_REFRESH_TIMEOUT, SystemClock};
+pub use identity::{Clock, SECRET_MAX_AGE, SECRET_REFRESH_TIMEOUT};
 pub use status::{ExpectedStatus, StatusListError};
 pub use summary::{Failure, ProbeSummary, TargetResult};
