@@ -29,7 +29,7 @@ mod tls;
 
 pub use check::Prober;
 pub use config::{ClientCertError, ClientCertSource, ConnectTo, ProbeConfig};
-pub use identity::{Clock, SECRET_MAX_AGE, SECRET_REFRESH_TIMEOUT, SystemClock};
+pub use identity::{Clock, SECRET_MAX_AGE, SECRET_REFRESH_TIMEOUT};
 pub use observer::handle;
 pub use status::{ExpectedStatus, StatusListError};
 pub use summary::{Failure, ProbeSummary, TargetResult};

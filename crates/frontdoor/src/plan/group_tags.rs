@@ -1,7 +1,7 @@
 //! ELB's limits on a target group's tags, which both the no-flap state of
 //! hostname bindings and the owners' claims of `Custom::EndpointTargets` must
 //! fit before anything is written
-//! (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-tags.html).
+//! (<https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-tags.html>).
 
 /// Tags per target group; those with the `aws:` prefix do not count.
 pub const MAX_GROUP_TAGS: usize = 50;

@@ -2,7 +2,7 @@
 //! or from a Secrets Manager secret read again once the copy in hand is
 //! [`SECRET_MAX_AGE`] old, so that a rotated certificate is picked up without a
 //! redeploy. A read again has [`SECRET_REFRESH_TIMEOUT`] of its own, and after a
-//! failure waits ([`retry_after`]) while the copy in hand keeps serving: a slow
+//! failure waits (`retry_after`) while the copy in hand keeps serving: a slow
 //! or failing Secrets Manager never costs the probe its run.
 
 use std::path::Path;
@@ -138,7 +138,7 @@ impl SecretIdentity {
     /// The configuration in hand, read again first if it is due: once it is
     /// [`SECRET_MAX_AGE`] old, within [`SECRET_REFRESH_TIMEOUT`]. A failed or
     /// late read keeps the old copy, with a warning, and the next read waits
-    /// [`retry_after`] the failures: a blip at Secrets Manager, or a stalled
+    /// `retry_after` the failures: a blip at Secrets Manager, or a stalled
     /// endpoint, must neither make the API look unhealthy while the
     /// certificate in hand still works nor cost every run its wait.
     pub(crate) async fn current(&self, base: &TlsBase) -> Arc<ClientConfig> {

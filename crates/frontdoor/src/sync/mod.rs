@@ -2,14 +2,15 @@
 //!
 //! Each binding declares that its target groups hold, on its port, exactly
 //! the addresses of its source: an endpoint's ENI IPs, or a DNS name's
-//! addresses (with the no-flap rule of [`plan::hostname`]). A run walks:
+//! addresses (with the no-flap rule of [`crate::plan::hostname`]). A run
+//! walks:
 //!
-//! 1. [`reads`]: what every binding of the run needs, read once and batched;
-//! 2. [`reconcile`]: each binding, group by group: its desired state (an
-//!    endpoint's IPs here, a name's answer in [`hostname`]) against the
+//! 1. `reads`: what every binding of the run needs, read once and batched;
+//! 2. `reconcile`: each binding, group by group: its desired state (an
+//!    endpoint's IPs there, a name's answer in `hostname`) against the
 //!    group's current targets;
-//! 3. a planner of [`plan`] turns the two into a plan, with no I/O;
-//! 4. [`apply`]: the plan's writes, and nothing else.
+//! 3. a planner of [`crate::plan`] turns the two into a plan, with no I/O;
+//! 4. `apply`: the plan's writes, and nothing else.
 //!
 //! A binding whose desired state cannot be read completely is skipped, never
 //! emptied. The rest of the module: [`bindings`] (`FRONTDOOR_BINDINGS`),
@@ -32,8 +33,6 @@ pub use scope::Scope;
 
 use crate::deadline::Budget;
 use crate::emf::{MetricSet, MetricsWriter};
-#[cfg(doc)]
-use crate::plan;
 use crate::plan::hostname::Grace;
 use crate::ports::{
     EndpointDirectory, NameResolver, SubnetDirectory, TargetGroupTags, TargetRegistry,

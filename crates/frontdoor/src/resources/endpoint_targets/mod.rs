@@ -2,7 +2,7 @@
 //! endpoint, registered as IP targets of one to five target groups, each in
 //! the address family of its `IpAddressType`.
 //!
-//! Each resource records its claim on every group it fills ([`ownership`],
+//! Each resource records its claim on every group it fills (`ownership`,
 //! with the rule of [`crate::plan::claims`]), so that its Delete deregisters
 //! only what no other live owner still claims.
 
