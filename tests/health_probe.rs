@@ -880,6 +880,21 @@ async fn a_bad_client_certificate_file_fails_initialisation_naming_the_variable(
 
 // ---------------------------------------------------------------- the observer (issue 23)
 
+/// One invocation of health-probe, as the function's handler makes it, with 30 s left.
+async fn invoke(
+    prober: &Prober,
+    resolver: &HickoryResolver,
+    payload: &Value,
+) -> Result<Value, frontdoor::observe::ObserveRequestError> {
+    frontdoor::probe::handle(
+        prober,
+        resolver,
+        payload,
+        lambda_deadline_in(Duration::from_secs(30)),
+    )
+    .await
+}
+
 /// health-probe invoked with an `observe` request: the domain resolved
 /// through the (scripted) VPC resolver, whose load balancer that is, and the
 /// probe's request through it, with SNI and `Host` as usual.
@@ -898,14 +913,9 @@ async fn an_observe_request_reports_the_answer_and_whose_load_balancer_it_is() {
         "eu-central-1": "internal-there.elb.test",
     }}});
 
-    let seen = frontdoor::probe::handle(
-        &prober,
-        &resolver,
-        &request,
-        lambda_deadline_in(Duration::from_secs(30)),
-    )
-    .await
-    .expect("a valid request");
+    let seen = invoke(&prober, &resolver, &request)
+        .await
+        .expect("a valid request");
 
     assert_eq!(seen["domainName"], CONNECT_TO_HOST);
     assert_eq!(seen["addresses"], json!(["127.0.0.1"]));
@@ -931,14 +941,9 @@ async fn a_malformed_observe_request_is_refused_naming_the_field_and_probes_noth
         (json!({"observe": {"loadBalancers": {}}}), "loadBalancers"),
         (json!({"observe": {"regions": ["eu-west-1"]}}), "regions"),
     ] {
-        let error = frontdoor::probe::handle(
-            &prober,
-            &resolver,
-            &request,
-            lambda_deadline_in(Duration::from_secs(30)),
-        )
-        .await
-        .expect_err("refused");
+        let error = invoke(&prober, &resolver, &request)
+            .await
+            .expect_err("refused");
         assert!(error.to_string().contains(field), "{request}: {error}");
     }
     // Nothing was probed, so no metric was written: only a run probes and emits.

@@ -145,13 +145,7 @@ async fn run_status(stack: &str, regions: Vec<String>, json: bool) -> Result<u8,
             .map_err(|e| e.to_string())?;
         let mut region_status =
             status::region_status(&front_door, &adapters.readers, HickoryResolver::new(None)).await;
-        status::observe(
-            &mut region_status,
-            &front_door,
-            &adapters.readers.route53,
-            &adapters.observer,
-        )
-        .await;
+        status::observe(&mut region_status, &front_door, &adapters.observer).await;
         statuses.push(region_status);
     }
     let verdict = status::verdict(&statuses);

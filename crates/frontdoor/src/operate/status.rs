@@ -6,7 +6,7 @@ use super::dry_run::{self, PlannedWrite};
 use super::front_door::{API_PORT, FrontDoor};
 use super::health::{self, Health, HealthBook, Serving};
 use super::observed;
-use crate::model::{FailoverRole, IngressRule, Reference, Source, TargetState};
+use crate::model::{FailoverRecord, FailoverRole, IngressRule, Reference, Source, TargetState};
 use crate::observe::Observation;
 use crate::plan::endpoint_ips;
 use crate::ports::{
@@ -98,6 +98,10 @@ pub struct RegionStatus {
     /// What is wrong, in words.
     pub problems: Vec<String>,
     pub verdict: Verdict,
+    /// The failover records as read for the health view, kept for
+    /// [`observe`] so that it does not list them again.
+    #[serde(skip)]
+    records: Vec<FailoverRecord>,
 }
 
 /// The adapters a status reads through.
@@ -211,11 +215,11 @@ where
         }
     }
 
-    let (health_checks, failover) = match read_health(front_door, &readers.route53).await {
+    let (health_checks, failover, records) = match read_health(front_door, &readers.route53).await {
         Ok(read) => read,
         Err(err) => {
             unhealthy.push(err.to_string());
-            (Vec::new(), None)
+            (Vec::new(), None, Vec::new())
         }
     };
     for check in &health_checks {
@@ -261,6 +265,7 @@ where
         observed: None,
         problems: unhealthy.into_iter().chain(drifted).collect(),
         verdict,
+        records,
     }
 }
 
@@ -275,23 +280,11 @@ impl RegionStatus {
 /// 53's API says: a request through the answer that fails is unhealthy, and
 /// an answer that is not the load balancer Route 53's rules say serves is a
 /// finding (a resolver, a zone association or a cache disagrees).
-pub async fn observe(
-    status: &mut RegionStatus,
-    front_door: &FrontDoor,
-    route53: &impl HealthChecks,
-    observer: &impl Observer,
-) {
+pub async fn observe(status: &mut RegionStatus, front_door: &FrontDoor, observer: &impl Observer) {
     let Some(function) = &front_door.observer_function else {
         return;
     };
-    let records = match front_door.failover_role {
-        Some(_) => route53
-            .failover_records(&front_door.hosted_zone_id, &front_door.domain_name)
-            .await
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let Some(request) = observed::request(front_door, &records) else {
+    let Some(request) = observed::request(front_door, &status.records) else {
         status.problem(
             Verdict::Drift,
             "no load balancer to tell apart: the stack has no LoadBalancerDnsName output".into(),
@@ -357,7 +350,11 @@ pub fn verdict(regions: &[RegionStatus]) -> Verdict {
         .unwrap_or(Verdict::Whole)
 }
 
-type HealthRead = (Vec<CheckStatus>, Option<FailoverStatus>);
+type HealthRead = (
+    Vec<CheckStatus>,
+    Option<FailoverStatus>,
+    Vec<FailoverRecord>,
+);
 
 async fn read_health(
     front_door: &FrontDoor,
@@ -397,7 +394,7 @@ async fn read_health(
         role,
         serving: health::serving(&records, &book),
     });
-    Ok((checks, failover))
+    Ok((checks, failover, records))
 }
 
 fn describe_rule(rule: &IngressRule) -> String {
