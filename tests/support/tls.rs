@@ -104,9 +104,14 @@ impl TestCa {
         (certificate, key, not_after)
     }
 
+    /// The CA's own certificate, as a trust anchor.
+    pub fn certificate_der(&self) -> CertificateDer<'static> {
+        self.issuer.der().clone()
+    }
+
     fn root_store(&self) -> RootCertStore {
         let mut roots = RootCertStore::empty();
-        roots.add(self.issuer.der().clone()).expect("CA root");
+        roots.add(self.certificate_der()).expect("CA root");
         roots
     }
 

@@ -54,6 +54,14 @@ impl ConfigError {
     }
 }
 
+/// The HTTPS client's TLS configuration could not be made: no variable is
+/// at fault.
+impl From<crate::tls::TlsError> for ConfigError {
+    fn from(error: crate::tls::TlsError) -> Self {
+        Self::HttpClient(error.to_string())
+    }
+}
+
 /// A variable of the process environment; an empty or blank value counts as
 /// unset, because templates often pass `""` for an optional parameter. A
 /// value that is not Unicode is passed on lossily, so that it fails its

@@ -16,6 +16,8 @@
 //! - [`deadline`]: the time an invocation has;
 //! - [`emf`]: CloudWatch Embedded Metric Format lines;
 //! - [`logging`]: the functions' log set-up (Lambda's advanced logging controls);
+//! - [`tls`]: the platform's trust roots, read once per process and shared by
+//!   every TLS client;
 //! - [`operate`]: the operator CLI's status, dry run and drill, over the ports;
 //! - [`permissions`]: the IAM actions each function calls, checked against the
 //!   adapters and the template.
@@ -36,6 +38,7 @@ pub mod ports;
 pub mod probe;
 pub mod resources;
 pub mod sync;
+pub mod tls;
 
 /// An error and its causes, each once: SDK and reqwest messages ("error
 /// sending request") hide the reason in their sources.

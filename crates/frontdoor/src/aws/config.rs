@@ -30,6 +30,10 @@
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::Provider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
 use std::time::Duration;
 
 /// Timeouts and retries of the AWS clients.
@@ -83,8 +87,26 @@ impl ClientSettings {
 
     /// The SDK's loader with these settings, for callers that add their own
     /// (an endpoint URL, a Region, credentials in tests).
+    ///
+    /// Its HTTPS client is the SDK's default (hyper, rustls on aws-lc, a proxy
+    /// from the environment, as `default-https-client` makes it for this
+    /// behaviour version), verifying against the process's one set of
+    /// platform roots instead of reading them again ([`crate::tls`]).
     pub fn loader(&self) -> ConfigLoader {
+        let tls_context = crate::tls::sdk_tls_context();
+        let https_client = Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut connector = ConnectorBuilder::default()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(tls_context.clone());
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        });
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client)
             .retry_config(self.retry_config())
             .timeout_config(self.timeout_config())
     }

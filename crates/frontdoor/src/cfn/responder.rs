@@ -1,7 +1,10 @@
 //! The response PUT to the `ResponseURL`, retried within the time the
 //! invocation has left.
 
+use crate::config::ConfigError;
 use crate::error_chain;
+use crate::tls::TlsBase;
+use rustls::ClientConfig;
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -55,10 +58,15 @@ pub struct Responder {
 }
 
 impl Responder {
-    pub fn new(retries: Retries) -> Result<Self, reqwest::Error> {
+    /// A client on the process's one set of platform roots ([`crate::tls`]):
+    /// making it reads nothing from disk once the SDK's client has.
+    pub fn new(retries: Retries) -> Result<Self, ConfigError> {
+        let tls = TlsBase::new(Vec::new())?.client_config(None)?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(ClientConfig::clone(&tls))
             .connect_timeout(CONNECT_TIMEOUT)
-            .build()?;
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         Ok(Self { http, retries })
     }
 

@@ -18,13 +18,14 @@ use super::resolve::{self, Target, Unresolved};
 use super::summary::{
     Failure, ProbeSummary, TargetResult, count, out_of_time, summarise, unresolved_result,
 };
-use super::tls::{TlsBase, client_certificate_alert};
+use super::tls::client_certificate_alert;
 use crate::aws::secrets::SecretsManagerStore;
 use crate::config::ConfigError;
 use crate::deadline::Budget;
 use crate::emf::{MetricSet, MetricsWriter, Unit};
 use crate::error_chain;
 use crate::ports::SecretStore;
+use crate::tls::TlsBase;
 
 const SECONDS_PER_DAY: f64 = 86_400.0;
 const USER_AGENT: &str = concat!("frontdoor-health-probe/", env!("CARGO_PKG_VERSION"));
@@ -113,7 +114,7 @@ impl Prober {
             Some(path) => read_ca_bundle(path)?,
             None => Vec::new(),
         };
-        TlsBase::new(extra_roots, PROBE_CA_BUNDLE)
+        TlsBase::new(extra_roots).map_err(|e| ConfigError::invalid(PROBE_CA_BUNDLE, e))
     }
 
     /// One invocation: probes until the Lambda deadline (epoch milliseconds)

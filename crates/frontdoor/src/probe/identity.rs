@@ -14,9 +14,9 @@ use rustls::ClientConfig;
 use super::config::{
     ClientCertError, ClientCertSource, PROBE_CLIENT_CERT_FILE, PROBE_CLIENT_CERT_SECRET,
 };
-use super::tls::TlsBase;
 use crate::config::ConfigError;
 use crate::ports::SecretStore;
+use crate::tls::TlsBase;
 
 /// How old the secret's copy may grow before it is read again.
 pub const SECRET_MAX_AGE: Duration = Duration::from_secs(15 * 60);
@@ -187,7 +187,7 @@ async fn read_secret(
             error: ClientCertError::Fetch(e),
         })?;
     let identity = base.identity(PROBE_CLIENT_CERT_SECRET, pem.as_bytes())?;
-    base.client_config(Some(identity))
+    Ok(base.client_config(Some(identity))?)
 }
 
 #[cfg(test)]
@@ -209,7 +209,7 @@ mod tests {
     }
 
     fn base() -> TlsBase {
-        TlsBase::new(Vec::new(), "PROBE_CA_BUNDLE").expect("system roots")
+        TlsBase::new(Vec::new()).expect("system roots")
     }
 
     /// A secret whose value the test changes, and which can fail or stall

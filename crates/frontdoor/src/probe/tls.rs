@@ -1,68 +1,20 @@
-//! The probe's TLS set-up: the trusted roots are loaded once, at initialisation,
-//! and a client configuration (with the client certificate, when there is one)
-//! is made from them; every run then builds its cheap HTTPS clients on it.
-//!
-//! Verification is always on: the verifier is the platform's WebPKI verifier,
-//! the same one reqwest uses by default.
+//! The probe's client certificate, and what the server's alerts say about it.
+//! The trusted roots (the platform's, read once per process, plus
+//! `PROBE_CA_BUNDLE`) and the client configuration are [`crate::tls`]'s.
 
 use std::io;
 use std::sync::Arc;
 
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::sign::{CertifiedKey, SingleCertAndKey};
-use rustls::{AlertDescription, ClientConfig, InconsistentKeys};
-use rustls_platform_verifier::Verifier;
+use rustls::sign::CertifiedKey;
+use rustls::{AlertDescription, InconsistentKeys};
 
 use super::config::ClientCertError;
 use crate::config::ConfigError;
-
-/// The crypto provider and the server-certificate verifier, built once.
-pub(crate) struct TlsBase {
-    provider: Arc<CryptoProvider>,
-    verifier: Arc<Verifier>,
-}
+use crate::tls::TlsBase;
 
 impl TlsBase {
-    /// Loads the system's roots, plus `extra_roots`, once.
-    pub(crate) fn new(
-        extra_roots: Vec<CertificateDer<'static>>,
-        roots_var: &'static str,
-    ) -> Result<Self, ConfigError> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let verifier = Verifier::new_with_extra_roots(extra_roots, Arc::clone(&provider))
-            .map_err(|e| ConfigError::invalid(roots_var, e))?;
-        Ok(Self {
-            provider,
-            verifier: Arc::new(verifier),
-        })
-    }
-
-    /// A client configuration on the shared verifier, presenting `identity` when
-    /// the server asks for a client certificate.
-    pub(crate) fn client_config(
-        &self,
-        identity: Option<Arc<CertifiedKey>>,
-    ) -> Result<Arc<ClientConfig>, ConfigError> {
-        let builder = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?
-            // `dangerous()` is only rustls's door to a custom verifier; this one
-            // checks chains and names in full.
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::clone(&self.verifier) as _);
-        let mut config = match identity {
-            Some(key) => builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(key))),
-            // A server that asks for a certificate then refuses the handshake with
-            // an alert, which `client_certificate_alert` explains.
-            None => builder.with_no_client_auth(),
-        };
-        // HTTP/1.1 only, as reqwest offers without its http2 feature.
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Arc::new(config))
-    }
-
     /// Parses a client certificate chain and its private key from one PEM, and
     /// checks that the key is the certificate's. Errors name `var`.
     pub(crate) fn identity(
