@@ -86,12 +86,29 @@ demo: venv
 # release-profile variant (about 13 minutes each on two cores); the table is
 # rendered from bench/results/, so `PYTHONPATH=tools python -m bench.bench
 # --render-only` redraws it without measuring again.
+#
+# Init is also measured against BENCH_BASELINE, an earlier revision whose four
+# functions are built once from `git archive` and copied out before today's are
+# built, since both land in one release folder. And init's CPU is profiled with perf on today's code built
+# without strip, in a target directory of its own (a full release build the
+# first time).
+BENCH_BASELINE ?= eed5cbf
+BASELINE_TREE := $(HOME)/.cache/frontdoor/baseline-$(BENCH_BASELINE)
+SYMBOLS_TARGET_DIR := $(HOME)/.cache/frontdoor/target-symbols
+FUNCTIONS := eni-targets target-sync prefix-list-ingress health-probe
 bench: venv
+	set -euo pipefail; if [ ! -x $(BASELINE_TREE)/bin/health-probe ]; then \
+	  rm -rf $(BASELINE_TREE) && mkdir -p $(BASELINE_TREE)/src $(BASELINE_TREE)/bin; \
+	  git archive $(BENCH_BASELINE) | tar -x -C $(BASELINE_TREE)/src; \
+	  (cd $(BASELINE_TREE)/src && cargo build --release $(FUNCTION_PACKAGES)); \
+	  cp $(addprefix $(CARGO_TARGET_DIR)/release/,$(FUNCTIONS)) $(BASELINE_TREE)/bin/; fi
 	cargo build --release $(FUNCTION_PACKAGES)
 	cargo build --release -p frontdoor-tests --bin zone-dns
+	CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=$(SYMBOLS_TARGET_DIR) cargo build --release $(FUNCTION_PACKAGES)
 	cargo lambda build --release --arm64 $(FUNCTION_PACKAGES)
 	$(if $(BENCH_PROFILES),PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.profile_variants)
-	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.bench
+	PYTHONPATH=$(CURDIR)/tools $(VENV)/bin/python -m bench.bench \
+	  --baseline-bin $(BASELINE_TREE)/bin --baseline-rev $(BENCH_BASELINE) --symbols-bin $(SYMBOLS_TARGET_DIR)/release
 
 # Fuzzing, not run by CI: cargo-fuzz (pinned; libFuzzer) runs each target for
 # FUZZ_SECONDS on a corpus seeded from events/ and tests/hostile/. libFuzzer's

@@ -23,6 +23,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from bench.init_anatomy import OTHER, PHASES, profile_init, trust_store_opens
 from bench.recording_proxy import RecordingProxy, is_write
 from bench.runtime_api import run_function
 from frontdoor_dev import ROOT
@@ -218,6 +219,46 @@ def measure_timings(arms: dict, runs: int, logdir: Path, sink: ResponseSink) -> 
     if failed:
         raise RuntimeError(f"custom-resource responses that were not SUCCESS: {failed[:3]}")
     return samples
+
+
+BASELINE_SUFFIX = " (baseline)"
+
+
+def baseline_arm(name: str) -> str:
+    return name + BASELINE_SUFFIX
+
+
+def check_baseline(baseline: Path) -> None:
+    """The baseline must be other binaries than today's: cargo uplifts into one
+    release folder, so a mix-up would time the same code twice."""
+    for name in FUNCTIONS:
+        ours, theirs = TARGET_DIR / "release" / name, baseline / name
+        if not theirs.exists():
+            raise RuntimeError(f"missing {theirs}: `make bench` builds it")
+        if ours.read_bytes() == theirs.read_bytes():
+            raise RuntimeError(f"{ours} is the baseline's own binary: rebuild today's (`make bench` does)")
+
+
+def measure_anatomy(arms: dict, t: dict, logdir: Path, symbols: Path | None, profile_runs: int) -> dict:
+    """Trust store opens of every arm, and init's CPU profile of today's functions."""
+    opens = {}
+    for name, (cmd, env, events, before) in arms.items():
+        if name == "python-baseline":
+            continue
+        if before:
+            before(0)
+        opens[name] = trust_store_opens(cmd, env, events[:2], logdir, name.replace(" ", "-"))
+    log("trust store opens: " + ", ".join(f"{n} {o['bundle_total'] if o else '-'}" for n, o in opens.items()))
+    profiles = {}
+    if symbols:
+        for name in FUNCTIONS:
+            _, env, _, _ = arms[name]
+            profile = profile_init([str(symbols / name)], env, logdir, name, profile_runs)
+            if profile:
+                profile["init_cpu_ms"] = median(t[name]["init_cpu"])
+                profiles[name] = profile
+                log(f"init profile of {name}: {profile['samples']} samples")
+    return {"opens": opens, "profiles": profiles}
 
 
 def count_calls(arms: dict, moto_url: str, logdir: Path) -> dict:
@@ -426,6 +467,7 @@ def render(
     profiles: dict | None,
     runs: int,
     warm: int,
+    anatomy: dict | None = None,
 ) -> str:
     L = []
     add = L.append
@@ -512,6 +554,9 @@ def render(
     a, b = median(et["rss"]) / 1024, median(py["rss"]) / 1024
     add(f"| peak RSS (MiB) | {a:.1f} | {b:.1f} | {b / a:.1f}× |")
     add("")
+
+    if anatomy:
+        render_anatomy(add, t, anatomy)
 
     def actions(name):
         c = (calls.get(name) or [{}])[-1]
@@ -727,6 +772,76 @@ def render(
     return "\n".join(L)
 
 
+def render_anatomy(add, t: dict, anatomy: dict) -> None:
+    """Init with and without the baseline's code, the trust store's opens, and init's CPU profile."""
+    rev = anatomy.get("baseline")
+    opens = anatomy["opens"]
+
+    def opened(name: str) -> str:
+        o = opens.get(name)
+        return f"{o['bundle_init']} / {o['bundle_total']} ({o['files_total']} files)" if o else "n/a (no strace)"
+
+    add("### What init is made of")
+    add("")
+    if rev:
+        add(
+            f"**With and without one read of the trust store.** The same runs as above also timed the four "
+            f"functions of `{rev}` (the commit before the change), built the same way, interleaved with today's. "
+            "Trust store opens are counted in one more process of each, under `strace -f` (opens and connects "
+            "only): opens of the bundle file before the first connect (the Runtime API: init) / in the whole process "
+            "(init and two invocations), and in brackets every file opened under the certificate locations."
+        )
+        add("")
+        add(
+            f"| function | init, `{rev}` (ms) | init now (ms) | init CPU, `{rev}` (ms) | init CPU now (ms) "
+            f"| bundle opens, `{rev}` | bundle opens now |"
+        )
+        add("|---|---:|---:|---:|---:|---:|---:|")
+        for name in FUNCTIONS:
+            old, new = t.get(baseline_arm(name)), t[name]
+            if not old:
+                continue
+            add(
+                f"| `{name}` | {median(old['init']):.1f} | {median(new['init']):.1f} | {median(old['init_cpu']):.1f} "
+                f"| {median(new['init_cpu']):.1f} | {opened(baseline_arm(name))} | {opened(name)} |"
+            )
+        add("")
+    profiles = anatomy.get("profiles") or {}
+    if not profiles:
+        return
+    add(
+        "**Where init's CPU time goes.** A profile, not a guess: today's functions built from the same code "
+        "without `strip` (only the symbol table differs), each run "
+        f"{next(iter(profiles.values()))['runs']} times under `perf record -e cpu-clock -F 20000 --call-graph dwarf` "
+        "until its first `next`. A sample is charged to the first phase, in the order of the rows, that a frame "
+        "of its stack names (`bench/init_anatomy.py`); the share times the init CPU median above gives the "
+        "milliseconds. Init's wall time less its CPU time is waiting (the threads' start, I/O)."
+    )
+    add("")
+    names = [n for n in FUNCTIONS if n in profiles]
+    add("| phase | " + " | ".join(f"`{n}` (ms)" for n in names) + " |")
+    add("|---|" + "---:|" * len(names))
+    for phase in [p for p, _ in PHASES] + [OTHER]:
+        cells = []
+        for n in names:
+            share = profiles[n]["shares"].get(phase, 0.0)
+            cells.append(f"{share * profiles[n]['init_cpu_ms']:.1f} ({share:.0%})" if share else "–")
+        if any(c != "–" for c in cells):
+            add(f"| {phase} | " + " | ".join(cells) + " |")
+    add(
+        "| **init CPU, median of the timed runs** | "
+        + " | ".join(f"**{profiles[n]['init_cpu_ms']:.1f}**" for n in names)
+        + " |"
+    )
+    add(
+        "| waiting: init less init CPU | "
+        + " | ".join(f"{max(median(t[n]['init']) - median(t[n]['init_cpu']), 0):.1f}" for n in names)
+        + " |"
+    )
+    add("| samples | " + " | ".join(str(profiles[n]["samples"]) for n in names) + " |")
+    add("")
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -748,6 +863,7 @@ def render_only(results: Path, out: Path) -> int:
             profile_results(),
             r.get("runs", 7),
             r.get("warm", 5),
+            r.get("anatomy"),
         )
         + "\n"
     )
@@ -762,6 +878,10 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--json", default=str(HERE / "results" / "latest.json"))
     ap.add_argument("--sync-sizes", default="1,10,100")
+    ap.add_argument("--baseline-bin", help="release binaries of an earlier revision, timed beside today's")
+    ap.add_argument("--baseline-rev", default="", help="the revision --baseline-bin was built from")
+    ap.add_argument("--symbols-bin", help="today's release binaries built without strip, for init's CPU profile (perf)")
+    ap.add_argument("--profile-runs", type=int, default=15, help="processes per function under perf")
     ap.add_argument(
         "--render-only",
         action="store_true",
@@ -790,14 +910,24 @@ def main() -> int:
         sink = ResponseSink()
         api = PrivateApi(workdir, "api.frontdoor.internal")
         arms = timing_arms(fx, sink, api, moto_url, args.warm)
+        baseline = Path(args.baseline_bin) if args.baseline_bin else None
+        if baseline:
+            check_baseline(baseline)
+            for name in FUNCTIONS:
+                _, env, events, before = arms[name]
+                arms[baseline_arm(name)] = ([str(baseline / name)], env, events, before)
         # One untimed round first, so that the page cache holds every binary and Python's modules.
         measure_timings(arms, 1, workdir, sink)
         t = measure_timings(arms, args.runs, workdir, sink)
-        calls = count_calls(arms, moto_url, workdir)
+        calls = count_calls({n: a for n, a in arms.items() if not n.endswith(BASELINE_SUFFIX)}, moto_url, workdir)
+        anatomy = measure_anatomy(
+            arms, t, workdir, Path(args.symbols_bin) if args.symbols_bin else None, args.profile_runs
+        )
+        anatomy["baseline"] = args.baseline_rev if baseline else None
         sync = measure_sync(fx, moto_url, workdir, tuple(int(x) for x in args.sync_sizes.split(",")))
         hostname = measure_hostname_sync(fx, moto_url, workdir, procs)
         s = sizes(workdir)
-        report = render(m, t, calls, s, sync, hostname, profile_results(), args.runs, args.warm)
+        report = render(m, t, calls, s, sync, hostname, profile_results(), args.runs, args.warm, anatomy)
         Path(args.out).write_text(report + "\n")
         print(report[report.index("## The targets") :], flush=True)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -810,6 +940,7 @@ def main() -> int:
                     "sizes": s,
                     "sync": sync,
                     "hostname_sync": hostname,
+                    "anatomy": anatomy,
                     "runs": args.runs,
                     "warm": args.warm,
                 },

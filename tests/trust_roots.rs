@@ -104,14 +104,19 @@ impl Sdk {
         sdk
     }
 
+    /// Clients on the functions' configuration, sent to `endpoint` by the
+    /// services' own configuration, which wins over any `AWS_ENDPOINT_URL`
+    /// (`make test` runs the suite with one, for moto).
     fn clients(
         &self,
         endpoint: &str,
     ) -> (aws_sdk_ec2::Client, aws_sdk_elasticloadbalancingv2::Client) {
-        let config = self.config.to_builder().endpoint_url(endpoint).build();
+        let ec2 = aws_sdk_ec2::config::Builder::from(&self.config).endpoint_url(endpoint);
+        let elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config)
+            .endpoint_url(endpoint);
         (
-            aws_sdk_ec2::Client::new(&config),
-            aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            aws_sdk_ec2::Client::from_conf(ec2.build()),
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
         )
     }
 
