@@ -76,23 +76,21 @@ def count_opens(lines: list[str]) -> dict:
 # whose patterns is in any frame of the sample's stack takes it. Trust roots
 # come first because the SDK's clients and reqwest reach them from inside.
 PHASES: list[tuple[str, tuple[str, ...]]] = [
+    (ROOTS := "platform roots: the trust store read and parsed (rustls-native-certs)", ("rustls_native_certs::",)),
     (
-        "platform roots: reading and parsing the trust store (rustls-native-certs)",
-        ("rustls_native_certs::", "rustls_platform_verifier::"),
+        CONNECTORS := "SDK connectors: the roots decoded again for each client (aws-smithy-http-client)",
+        ("build_with_connector_fn", "create_rustls_client_config", "rustls_root_certs"),
     ),
-    (
-        "SDK connectors: the roots into trust anchors, per client (aws-smithy-http-client)",
-        ("aws_smithy_http_client::client::tls", "rustls::webpki::anchors", "RootCertStore"),
-    ),
-    ("response PUT's client (reqwest)", ("reqwest::",)),
-    ("SDK clients (aws-sdk-*)", ("aws_sdk_",)),
+    (STS := "STS client of the default credentials chain (web identity), the rest", ("aws_sdk_sts::",)),
+    ("SDK clients: endpoint rules, plugins (aws-sdk-*), the rest", ("aws_sdk_",)),
     ("SDK configuration (aws-config)", ("aws_config::", "aws_smithy_", "aws_types::")),
+    ("response PUT's client (reqwest) and the probe's TLS set-up", ("reqwest::", "frontdoor::tls::")),
     ("crypto provider (aws-lc)", ("aws_lc", "rustls::crypto")),
     ("tokio runtime and its threads", ("tokio::runtime",)),
     ("logging set-up (tracing-subscriber)", ("tracing_subscriber::", "frontdoor::logging")),
     ("Lambda runtime client, up to the first next (lambda_runtime, hyper)", ("lambda_runtime", "hyper")),
     ("the function's own configuration (frontdoor)", ("frontdoor::",)),
-    ("loading and relocating the binary (ld.so)", ("ld-linux", "_dl_", "_dl_start")),
+    (LOADER := "loading and relocating the binary (ld.so)", ("ld-linux", "_dl_")),
 ]
 OTHER = "kernel: exec, page faults, thread start; libc"
 

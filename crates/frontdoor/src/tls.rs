@@ -90,6 +90,16 @@ pub fn sdk_tls_context() -> TlsContext {
     if !roots.is_empty() {
         trust_store = trust_store.with_pem_certificate(pem(roots));
     }
+    sdk_context(trust_store)
+}
+
+/// A trust store for the SDK that trusts nothing: a connector built on it
+/// refuses every server, and costs no decoding.
+pub fn sdk_tls_context_trusting_nothing() -> TlsContext {
+    sdk_context(TrustStore::empty())
+}
+
+fn sdk_context(trust_store: TrustStore) -> TlsContext {
     // `build` cannot fail in aws-smithy-http-client 1.x; were it to, the
     // SDK's default context is the same roots, read again.
     TlsContext::builder()

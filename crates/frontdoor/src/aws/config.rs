@@ -92,12 +92,27 @@ impl ClientSettings {
     /// from the environment, as `default-https-client` makes it for this
     /// behaviour version), verifying against the process's one set of
     /// platform roots instead of reading them again ([`crate::tls`]).
+    ///
+    /// The SDK also calls the connector function once for each client it
+    /// makes, STS's of the credentials chain included, with neither settings
+    /// nor components, only so that certificates load early, and drops what it
+    /// gets (aws-smithy-http-client's `validate_base_client_config`). The
+    /// roots are loaded already, and decoding them into a connector for each
+    /// client cost more at start-up than the second read of the platform
+    /// that this replaces (docs/benchmarks.md): that call gets a connector
+    /// that trusts nothing, and so decodes nothing. Requests get connectors
+    /// with settings, one per settings, shared by the clients.
     pub fn loader(&self) -> ConfigLoader {
-        let tls_context = crate::tls::sdk_tls_context();
+        let roots = crate::tls::sdk_tls_context();
+        let trusting_nothing = crate::tls::sdk_tls_context_trusting_nothing();
         let https_client = Builder::new().build_with_connector_fn(move |settings, components| {
+            let trust = match (settings, components) {
+                (None, None) => &trusting_nothing,
+                _ => &roots,
+            };
             let mut connector = ConnectorBuilder::default()
                 .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-                .tls_context(tls_context.clone());
+                .tls_context(trust.clone());
             connector.set_connector_settings(settings.cloned());
             if let Some(components) = components {
                 connector.set_sleep_impl(components.sleep_impl());
