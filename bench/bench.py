@@ -868,10 +868,11 @@ def render_ten_ms(add, t: dict, anatomy: dict, ours: list[str]) -> None:
         "image lays its roots out otherwise, and is not measured here."
     )
     add(
-        f"- **The SDK decodes the roots again for each client it makes** ({ms(slowest, CONNECTORS):.1f} ms): its "
-        "trust store takes PEM only, and each `Client::new` builds a connector at once, so that certificates load "
-        "early (`validate_base_client_config` in aws-smithy-http-client), and drops it. A hook that took a parsed "
-        "root store, or one connector shared by the clients of one configuration, would leave one decode."
+        f"- **The SDK's connectors** ({ms(slowest, CONNECTORS):.1f} ms at init): its trust store takes PEM only, so a "
+        "connector on the roots decodes them again. The connector each `Client::new` builds only to load "
+        "certificates early (`validate_base_client_config`) trusts nothing and decodes nothing "
+        "(`frontdoor::aws::config`); the first request's connector decodes the roots once, after init. A hook "
+        "that took a parsed root store would remove that decode too."
     )
     add(
         f"- **STS** ({ms(slowest, STS):.1f} ms more): the default credentials chain makes an STS client for web "

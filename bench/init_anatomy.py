@@ -78,7 +78,7 @@ def count_opens(lines: list[str]) -> dict:
 PHASES: list[tuple[str, tuple[str, ...]]] = [
     (ROOTS := "platform roots: the trust store read and parsed (rustls-native-certs)", ("rustls_native_certs::",)),
     (
-        CONNECTORS := "SDK connectors: the roots decoded again for each client (aws-smithy-http-client)",
+        CONNECTORS := "SDK connectors: the roots decoded into a connector (aws-smithy-http-client)",
         ("build_with_connector_fn", "create_rustls_client_config", "rustls_root_certs"),
     ),
     (STS := "STS client of the default credentials chain (web identity), the rest", ("aws_sdk_sts::",)),
