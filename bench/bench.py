@@ -760,6 +760,13 @@ def render(
     return "\n".join(L)
 
 
+def phase_ms(profile: dict | None, phases: list[str]) -> float:
+    """Milliseconds of init CPU that `phases` took in one function's profile."""
+    if not profile:
+        return 0.0
+    return sum(profile["shares"].get(p, 0.0) for p in phases) * profile["init_cpu_ms"]
+
+
 def render_anatomy(add, t: dict, anatomy: dict) -> None:
     """Init with and without the baseline's code, the trust store's opens, and init's CPU profile."""
     rev = anatomy.get("baseline")
@@ -839,8 +846,7 @@ def render_anatomy(add, t: dict, anatomy: dict) -> None:
     add("")
 
     def span(phases: list[str]) -> str:
-        values = [sum(profiles[n]["shares"].get(p, 0.0) for p in phases) * profiles[n]["init_cpu_ms"] for n in names]
-        values = [v for v in values if v > 0] or [0.0]
+        values = [v for v in (phase_ms(profiles[n], phases) for n in names) if v > 0] or [0.0]
         return f"{min(values):.1f} to {max(values):.1f} ms"
 
     files = max((opens.get(n) or {}).get("files_init", 0) for n in names)
@@ -870,43 +876,37 @@ def render_ten_ms(add, t: dict, anatomy: dict, ours: list[str]) -> None:
         add("")
         return
 
-    def ms(name: str, phase: str) -> float:
-        p = profiles.get(name)
-        return p["shares"].get(phase, 0.0) * p["init_cpu_ms"] if p else 0.0
+    def ms(phase: str) -> float:
+        return phase_ms(profile, [phase])
 
     top = sorted(profile["shares"], key=lambda p: -profile["shares"][p])[:4]
     add(
         f" By the profile, the largest parts of the slowest, `{slowest}`, are: "
-        + "; ".join(f"{p} {ms(slowest, p):.1f} ms" for p in top)
+        + "; ".join(f"{p} {ms(p):.1f} ms" for p in top)
         + ". What it would take:"
     )
     add("")
-    opens = (anatomy.get("opens") or {}).get(slowest) or {}
-    files = opens.get("files_init", 0)
     add(
-        f"- **The platform roots**, read once now, still cost {ms(slowest, ROOTS):.1f} ms: rustls-native-certs "
-        f"reads the bundle and then every file of the certificate directory ({files} opens here, where the "
-        "directory holds the bundle's certificates again, one per file), decodes every PEM (rustls-pki-types), and "
-        "drops the duplicates after. Reading the bundle alone would cost about "
-        "half, but would drop a root that is only in the directory, so it is not done. Lambda's `provided.al2023` "
-        "image lays its roots out otherwise, and is not measured here."
+        f"- **The platform roots**, read once now, still cost {ms(ROOTS):.1f} ms (above). Reading the "
+        "bundle alone would cost about half, but would drop a root that is only in the directory, so it is not "
+        "done. Lambda's `provided.al2023` image lays its roots out otherwise, and is not measured here."
     )
     add(
-        f"- **The SDK's connectors** ({ms(slowest, CONNECTORS):.1f} ms at init): its trust store takes PEM only, so a "
+        f"- **The SDK's connectors** ({ms(CONNECTORS):.1f} ms at init): its trust store takes PEM only, so a "
         "connector on the roots decodes them again. The connector each `Client::new` builds only to load "
         "certificates early (`validate_base_client_config`) trusts nothing and decodes nothing "
         "(`frontdoor::aws::config`); the first request's connector decodes the roots once, after init. A hook "
         "that took a parsed root store would remove that decode too."
     )
     add(
-        f"- **STS** ({ms(slowest, STS):.1f} ms more): the default credentials chain makes an STS client for web "
+        f"- **STS** ({ms(STS):.1f} ms more): the default credentials chain makes an STS client for web "
         "identity when the configuration loads (aws-config's `WebIdentityTokenCredentialsProvider::build`), "
         "whether or not a token is set; Lambda hands the functions their credentials in the environment. A chain "
         "of the environment alone would skip it, at the price of leaving the SDK's documented default; not done."
     )
     add(
-        f"- **The process itself**: ld.so {ms(slowest, LOADER):.1f} ms, and exec, page faults and libc "
-        f"{ms(slowest, OTHER):.1f} ms, before any of our code runs."
+        f"- **The process itself**: ld.so {ms(LOADER):.1f} ms, and exec, page faults and libc "
+        f"{ms(OTHER):.1f} ms, before any of our code runs."
     )
     add("")
 

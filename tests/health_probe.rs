@@ -532,6 +532,17 @@ impl MutualTls {
     }
 
     /// The probe's variables, plus `extra`.
+    /// A client certificate of the CA the server trusts, as the secret `name`.
+    async fn store_client_certificate(&self, secrets: &aws_sdk_secretsmanager::Client, name: &str) {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(self.client_ca.issue_client_pem("probe"))
+            .send()
+            .await
+            .expect("CreateSecret");
+    }
+
     fn config(&self, extra: &[(&str, &str)]) -> ProbeConfig {
         let url = format!("https://localhost:{}/health", self.server.port());
         config_from_variables(&url, self.bundle.path(), extra)
@@ -620,13 +631,7 @@ async fn mutual_tls_with_the_client_certificate_from_a_secret_is_healthy() {
             .expect("clock")
             .as_nanos()
     );
-    secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(mtls.client_ca.issue_client_pem("probe"))
-        .send()
-        .await
-        .expect("CreateSecret");
+    mtls.store_client_certificate(&secrets, &name).await;
 
     let prober = Prober::start(mtls.config(&[("PROBE_CLIENT_CERT_SECRET", &name)]))
         .await
@@ -655,13 +660,7 @@ async fn a_stalled_secret_refresh_still_writes_healthy_before_the_deadline_with_
     let proxy = Proxy::start(&moto::moto_url()).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&moto::sdk_config(&proxy.url).await);
     let name = format!("probe-stalled-{}", std::process::id());
-    secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(mtls.client_ca.issue_client_pem("probe"))
-        .send()
-        .await
-        .expect("CreateSecret");
+    mtls.store_client_certificate(&secrets, &name).await;
     let clock = TestClock(Arc::new(Mutex::new(Instant::now())));
     let lines: Arc<Mutex<Vec<String>>> = Arc::default();
     let written = Arc::clone(&lines);
